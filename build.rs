@@ -1,0 +1,28 @@
+//! Links the binary against the libpython of the interpreter it was built with.
+//!
+//! pyo3 finds libpython through the build interpreter (`python3` on PATH, or
+//! `PYO3_PYTHON`), but its rpath does not reach the final binary. Without an
+//! rpath of our own the dynamic loader may pick another libpython with the same
+//! soname (a distribution's build: a different patch release with a different
+//! standard library). The build interpreter's full version is recorded so that
+//! tests can check the binary loaded the right library.
+use std::process::Command;
+
+fn main() {
+    pyo3_build_config::add_libpython_rpath_link_args();
+    let config = pyo3_build_config::get();
+    let version = config
+        .executable()
+        .and_then(|python| {
+            Command::new(python)
+                .args(["-c", "import platform; print(platform.python_version())"])
+                .output()
+                .ok()
+        })
+        .filter(|out| out.status.success())
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        .unwrap_or_else(|| config.version().to_string());
+    println!("cargo:rustc-env=RUNDOCS_BUILD_PYTHON_VERSION={version}");
+    println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
+    println!("cargo:rerun-if-changed=build.rs");
+}

@@ -1,0 +1,169 @@
+//! Start-up: load the content, build the first snapshot, bind, and run.
+//!
+//! [`start`] does everything up to a bound listener and returns a
+//! [`RunningApp`] that knows its address (bind to port 0 in tests). The
+//! interpreter is not touched here: pages never need Python.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{middleware, App, HttpServer};
+use anyhow::Context;
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+
+use crate::cli::ServeArgs;
+use crate::config::{Config, ContentSource};
+use crate::render::{AssetTable, Snapshot};
+use crate::watch::ContentWatcher;
+use crate::web::{self, AppState};
+
+/// How long a graceful stop waits for open requests.
+const SHUTDOWN_TIMEOUT_S: u64 = 5;
+
+/// `rundocs serve`: load config, start logging, serve until SIGINT/SIGTERM.
+pub fn serve_from_args(args: ServeArgs) -> anyhow::Result<()> {
+    let config = Config::load(&args)?;
+    init_logging(&config.log);
+    actix_web::rt::System::new().block_on(async move {
+        let app = start(config).await?;
+        println!("rundocs is serving on http://{}", app.addr);
+        let stopper = app.stopper();
+        actix_web::rt::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down");
+            stopper.stop().await;
+        });
+        app.run().await
+    })
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).expect("validated with the config");
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut terminate = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// A bound server, not yet running.
+pub struct RunningApp {
+    /// The address actually bound (the real port when asked for port 0).
+    pub addr: SocketAddr,
+    server: Server,
+    stopper: Stopper,
+    _watcher: Option<ContentWatcher>,
+}
+
+/// Stops a running app gracefully: streams end, open requests finish.
+#[derive(Clone)]
+pub struct Stopper {
+    handle: ServerHandle,
+    shutting_down: Arc<watch::Sender<bool>>,
+}
+
+impl Stopper {
+    pub async fn stop(&self) {
+        self.shutting_down.send_replace(true);
+        self.handle.stop(true).await;
+    }
+}
+
+impl RunningApp {
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    /// Serves until stopped.
+    pub async fn run(self) -> anyhow::Result<()> {
+        self.server.await.context("the HTTP server failed")
+    }
+}
+
+/// Builds the first snapshot and binds. Must run inside an actix or tokio runtime.
+pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
+    let started = Instant::now();
+    let config = Arc::new(config);
+    let assets = Arc::new(AssetTable::build());
+    let first = Snapshot::build(&config, &assets.urls, None)?;
+    log_problems(&first, None);
+    tracing::info!(
+        pages = first.page_count(),
+        snippets = first.snippets().len(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "content loaded"
+    );
+    let (generation_tx, generations) = watch::channel(first.generation);
+    let snapshot = Arc::new(ArcSwap::from_pointee(first));
+    let (shutdown_tx, shutting_down) = watch::channel(false);
+
+    let watcher = match (&config.content, config.watch) {
+        (ContentSource::Dir(dir), true) => Some(crate::watch::start(
+            dir,
+            config.clone(),
+            assets.clone(),
+            snapshot.clone(),
+            generation_tx,
+        )?),
+        _ => None,
+    };
+
+    let state = actix_web::web::Data::new(AppState {
+        snapshot,
+        assets,
+        generations,
+        shutting_down,
+        live_reload: config.watch,
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(middleware::Compress::default())
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "same-origin")),
+            )
+            .configure(web::configure(state.clone()))
+    })
+    .disable_signals()
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_S)
+    .bind(config.bind)
+    .with_context(|| format!("cannot listen on {}", config.bind))?;
+    let addr = *server.addrs().first().context("the server bound no address")?;
+    let server = server.run();
+    let stopper = Stopper {
+        handle: server.handle(),
+        shutting_down: Arc::new(shutdown_tx),
+    };
+    Ok(RunningApp {
+        addr,
+        server,
+        stopper,
+        _watcher: watcher,
+    })
+}
+
+/// Logs each content problem of `snapshot` that `previous` did not have.
+pub fn log_problems(snapshot: &Snapshot, previous: Option<&Snapshot>) {
+    for problem in snapshot.problems() {
+        let known = previous.is_some_and(|p| p.problems().contains(problem));
+        if !known {
+            tracing::error!("content error: {problem}");
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! The command line. Flags are only overrides: [`crate::config`] merges them
+//! over the defaults, the config file and the environment.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Serve a folder of markdown write-ups whose Python examples run live.
+#[derive(Debug, Parser)]
+#[command(
+    name = "rundocs",
+    version = crate::runtime::version_line(),
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// `rundocs` alone is `rundocs serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site (the default when no subcommand is given).
+    Serve(ServeArgs),
+}
+
+/// Flags of `rundocs serve`. Each one left out keeps the value from the
+/// config file, the environment or the defaults.
+#[derive(Debug, Default, Clone, Args)]
+pub struct ServeArgs {
+    /// Folder of markdown files to serve [default: the bundled write-ups]
+    #[arg(long, value_name = "DIR")]
+    pub content: Option<PathBuf>,
+
+    /// Address to listen on, e.g. 127.0.0.1:8000 (port 0 picks a free port)
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<String>,
+
+    /// Config file [default: rundocs.toml in the current folder, if present]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Rebuild pages when content changes and reload open pages
+    #[arg(long)]
+    pub watch: bool,
+
+    /// Show pages marked `draft = true`
+    #[arg(long)]
+    pub drafts: bool,
+}

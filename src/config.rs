@@ -1,0 +1,210 @@
+//! Configuration: defaults → config file → `RUNDOCS_*` environment → flags.
+//!
+//! [`Config::load`] merges the layers with figment, then [`Config::validate`]
+//! checks every value once; the rest of the program receives a ready
+//! [`Config`] and never re-checks it. Errors name the key, where it came from
+//! and what is accepted.
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::magic::RelativePathBuf;
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::cli::ServeArgs;
+
+/// The config file looked for in the current folder when `--config` is not given.
+pub const DEFAULT_CONFIG_FILE: &str = "rundocs.toml";
+
+/// Longest per-run timeout an author or operator may set, in seconds.
+pub const MAX_TIMEOUT_S: f64 = 3600.0;
+
+/// Everything the operator can set, as read from the layers (not yet validated).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    /// Folder of markdown files; `None` serves the write-ups bundled in the binary.
+    content: Option<RelativePathBuf>,
+    bind: String,
+    watch: bool,
+    drafts: bool,
+    title: String,
+    description: String,
+    log: String,
+    run: RunConfig,
+}
+
+/// Settings for running examples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunConfig {
+    /// Default time limit of one run, in seconds (a block's `timeout=` overrides it).
+    pub timeout_s: f64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig { timeout_s: 10.0 }
+    }
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            content: None,
+            bind: "127.0.0.1:8000".into(),
+            watch: false,
+            drafts: false,
+            title: "rundocs".into(),
+            description: "Write-ups whose Python examples run live.".into(),
+            log: "info,actix_server=warn".into(),
+            run: RunConfig::default(),
+        }
+    }
+}
+
+/// Where the markdown comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentSource {
+    /// A folder on disk.
+    Dir(PathBuf),
+    /// The write-ups compiled into the binary.
+    Bundled,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub content: ContentSource,
+    pub bind: SocketAddr,
+    pub watch: bool,
+    pub drafts: bool,
+    /// Site title shown in the header and the browser tab.
+    pub title: String,
+    /// One line about the site, shown on the index page.
+    pub description: String,
+    /// tracing filter, e.g. `info` or `rundocs=debug`.
+    pub log: String,
+    pub run: RunConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        RawConfig::default()
+            .validate()
+            .expect("the defaults are valid")
+    }
+}
+
+impl Config {
+    /// Merges all layers for `rundocs serve` and validates the result.
+    pub fn load(args: &ServeArgs) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
+        match &args.config {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("config file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None if Path::new(DEFAULT_CONFIG_FILE).is_file() => {
+                figment = figment.merge(Toml::file_exact(DEFAULT_CONFIG_FILE));
+            }
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed("RUNDOCS_").split("__"));
+        figment = figment.merge(Serialized::defaults(FlagOverrides::from(args)));
+        let raw: RawConfig = figment
+            .extract()
+            .map_err(|error| anyhow::anyhow!(describe_figment_error(error)))
+            .context("invalid configuration")?;
+        raw.validate().context("invalid configuration")
+    }
+}
+
+/// Only the flags that were given, so absent flags do not override lower layers.
+#[derive(Serialize)]
+struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bind: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    watch: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    drafts: bool,
+}
+
+impl From<&ServeArgs> for FlagOverrides {
+    fn from(args: &ServeArgs) -> Self {
+        FlagOverrides {
+            content: args.content.clone(),
+            bind: args.bind.clone(),
+            watch: args.watch,
+            drafts: args.drafts,
+        }
+    }
+}
+
+/// figment's errors already name the key and the source; collect all of them.
+fn describe_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| e.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl RawConfig {
+    fn validate(self) -> anyhow::Result<Config> {
+        let bind: SocketAddr = self.bind.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "`bind` = {:?} is not an address; use IP:PORT, e.g. 127.0.0.1:8000 or [::1]:8000",
+                self.bind
+            )
+        })?;
+        let content = match self.content {
+            None => ContentSource::Bundled,
+            Some(path) => {
+                let path = path.relative();
+                if !path.is_dir() {
+                    bail!(
+                        "`content` = {} is not a folder; point it at the folder holding your .md files",
+                        path.display()
+                    );
+                }
+                ContentSource::Dir(path)
+            }
+        };
+        if self.watch && content == ContentSource::Bundled {
+            bail!("`watch` needs a content folder: pass --content DIR (the bundled write-ups never change)");
+        }
+        if !(self.run.timeout_s > 0.0 && self.run.timeout_s <= MAX_TIMEOUT_S) {
+            bail!(
+                "`run.timeout_s` = {} is out of range; use seconds greater than 0 and at most {MAX_TIMEOUT_S}",
+                self.run.timeout_s
+            );
+        }
+        if self.title.trim().is_empty() {
+            bail!("`title` is empty; give the site a name");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log).map_err(|e| {
+            anyhow::anyhow!(
+                "`log` = {:?} is not a log filter ({e}); use a level such as error, warn, info, debug, trace",
+                self.log
+            )
+        })?;
+        Ok(Config {
+            content,
+            bind,
+            watch: self.watch,
+            drafts: self.drafts,
+            title: self.title,
+            description: self.description,
+            log: self.log,
+            run: self.run,
+        })
+    }
+}

@@ -1,0 +1,201 @@
+//! The info string of a fenced code block: its language and attributes.
+//!
+//! ```text
+//! ```python timeout=5, name=setup
+//! ```py requires=setup,helpers expect=error
+//! ```output
+//! ```
+//!
+//! Attributes are separated by spaces or commas. A bare word right after
+//! `requires=` that is not itself an attribute continues the list of names.
+//! Only Python blocks are strict about attributes: other languages keep
+//! whatever their info string says (`rust,ignore` from other tools is fine).
+
+/// Languages whose blocks are runnable.
+pub const PYTHON_LANGUAGES: [&str; 4] = ["python", "py", "python3", "py3"];
+
+/// The language that marks a block as the expected output of the block before it.
+pub const OUTPUT_LANGUAGE: &str = "output";
+
+/// The attributes rundocs understands, for error messages.
+pub const ACCEPTED_ATTRIBUTES: &str =
+    "norun, timeout=SECONDS, name=NAME, requires=NAME[,NAME], expect=error";
+
+/// What a fenced block is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fence {
+    /// A Python block (runnable unless `norun`).
+    Python(PythonAttributes),
+    /// The expected output of the runnable block just before it.
+    Output,
+    /// Any other block; `language` is empty when the fence names none.
+    Other { language: String },
+}
+
+/// Attributes of a Python block.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PythonAttributes {
+    pub norun: bool,
+    pub timeout_s: Option<f64>,
+    pub name: Option<String>,
+    pub requires: Vec<String>,
+    /// `expect=error`: the example is meant to raise.
+    pub expect_error: bool,
+}
+
+/// Parses an info string. `max_timeout_s` bounds `timeout=`.
+pub fn parse(info: &str, max_timeout_s: f64) -> Result<Fence, String> {
+    let mut words = info
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|w| !w.is_empty());
+    let Some(language) = words.next() else {
+        return Ok(Fence::Other {
+            language: String::new(),
+        });
+    };
+    let language = language.to_ascii_lowercase();
+    if language == OUTPUT_LANGUAGE {
+        return Ok(Fence::Output);
+    }
+    if !PYTHON_LANGUAGES.contains(&language.as_str()) {
+        return Ok(Fence::Other { language });
+    }
+    let mut attributes = PythonAttributes::default();
+    let mut in_requires = false;
+    for word in words {
+        let (key, value) = match word.split_once('=') {
+            Some((key, value)) => (key, Some(value)),
+            None => (word, None),
+        };
+        match (key, value) {
+            ("norun", None) => attributes.norun = true,
+            ("timeout", Some(value)) => attributes.timeout_s = Some(parse_timeout(value, max_timeout_s)?),
+            ("name", Some(value)) => attributes.name = Some(parse_name(value, "name")?),
+            ("requires", Some(value)) => {
+                attributes.requires.push(parse_name(value, "requires")?);
+                in_requires = true;
+                continue;
+            }
+            ("expect", Some("error")) => attributes.expect_error = true,
+            ("expect", Some(other)) => {
+                return Err(format!("`expect={other}` is not understood; the only value is `expect=error`"))
+            }
+            (name, None) if in_requires && !is_attribute_key(name) => {
+                attributes.requires.push(parse_name(name, "requires")?);
+                continue;
+            }
+            (key, _) if is_attribute_key(key) => {
+                return Err(format!(
+                    "attribute `{word}` is malformed; accepted: {ACCEPTED_ATTRIBUTES}"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "unknown attribute `{word}` on a Python block; accepted: {ACCEPTED_ATTRIBUTES}"
+                ))
+            }
+        }
+        in_requires = false;
+    }
+    Ok(Fence::Python(attributes))
+}
+
+fn is_attribute_key(key: &str) -> bool {
+    matches!(key, "norun" | "timeout" | "name" | "requires" | "expect")
+}
+
+fn parse_timeout(value: &str, max_timeout_s: f64) -> Result<f64, String> {
+    let seconds: f64 = value.trim_end_matches('s').parse().map_err(|_| {
+        format!("`timeout={value}` is not a number of seconds; write e.g. `timeout=5` or `timeout=0.5`")
+    })?;
+    if !(seconds > 0.0 && seconds <= max_timeout_s) {
+        return Err(format!(
+            "`timeout={value}` is out of range; use seconds greater than 0 and at most {max_timeout_s}"
+        ));
+    }
+    Ok(seconds)
+}
+
+fn parse_name(value: &str, key: &str) -> Result<String, String> {
+    let valid = !value.is_empty()
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    if valid {
+        Ok(value.to_string())
+    } else {
+        Err(format!(
+            "`{key}={value}` is not a valid name; use letters, digits, `_`, `-` or `.`"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn python(info: &str) -> PythonAttributes {
+        match parse(info, 3600.0) {
+            Ok(Fence::Python(attributes)) => attributes,
+            other => panic!("{info:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn python_languages_are_recognised() {
+        for info in ["python", "py", "Python3", "py3", "  python  "] {
+            assert_eq!(python(info), PythonAttributes::default(), "{info}");
+        }
+    }
+
+    #[test]
+    fn other_languages_keep_their_name_and_ignore_attributes() {
+        assert_eq!(
+            parse("rust,ignore", 10.0).unwrap(),
+            Fence::Other { language: "rust".into() }
+        );
+        assert_eq!(
+            parse("pycon", 10.0).unwrap(),
+            Fence::Other { language: "pycon".into() }
+        );
+        assert_eq!(parse("", 10.0).unwrap(), Fence::Other { language: String::new() });
+        assert_eq!(parse("output", 10.0).unwrap(), Fence::Output);
+    }
+
+    #[test]
+    fn attributes_separated_by_spaces_or_commas() {
+        let spaced = python("python norun timeout=2.5 name=setup expect=error");
+        let commas = python("python,norun,timeout=2.5,name=setup,expect=error");
+        assert_eq!(spaced, commas);
+        assert!(spaced.norun && spaced.expect_error);
+        assert_eq!(spaced.timeout_s, Some(2.5));
+        assert_eq!(spaced.name.as_deref(), Some("setup"));
+    }
+
+    #[test]
+    fn requires_takes_a_comma_list_and_stops_at_the_next_attribute() {
+        let attributes = python("python requires=a,b, c norun");
+        assert_eq!(attributes.requires, ["a", "b", "c"]);
+        assert!(attributes.norun);
+        let attributes = python("py requires=a name=b");
+        assert_eq!(attributes.requires, ["a"]);
+        assert_eq!(attributes.name.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn bad_attributes_say_what_is_accepted() {
+        for (info, needle) in [
+            ("python tiemout=5", "unknown attribute `tiemout=5`"),
+            ("python timeout=soon", "not a number of seconds"),
+            ("python timeout=0", "out of range"),
+            ("python timeout=99999", "out of range"),
+            ("python expect=ok", "expect=error"),
+            ("python norun=yes", "malformed"),
+            ("python name=a/b", "not a valid name"),
+            ("python fast", "unknown attribute `fast`"),
+        ] {
+            let error = parse(info, 3600.0).unwrap_err();
+            assert!(error.contains(needle), "{info}: {error}");
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! rundocs: a self-hosted docs site whose Python examples run in-process.
+//!
+//! Data moves one way through the crate:
+//!
+//! - [`config`]: what the operator asked for (defaults → `rundocs.toml` →
+//!   `RUNDOCS_*` environment → flags), validated once into a [`config::Config`].
+//! - [`content`]: reads the markdown files into [`content::SourcePage`]s (front
+//!   matter split and parsed, code-fence attributes understood).
+//! - [`render`]: turns the loaded pages into an immutable [`render::Snapshot`]:
+//!   every page's HTML, its table of contents, the site navigation and the
+//!   list of code snippets, all from one markdown pass per page.
+//! - [`web`]: the HTTP routes. A page request is a lookup in the current
+//!   snapshot; nothing on a request path renders markdown or touches Python.
+//! - [`watch`]: with `--watch`, rebuilds the snapshot when content changes and
+//!   tells open pages to reload.
+//! - [`runtime`]: the embedded CPython interpreter.
+//! - [`app`]: wires all of it into a bound, running server.
+//!
+//! `main.rs` only parses the command line ([`cli`]) and calls into [`app`].
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod render;
+pub mod runtime;
+pub mod watch;
+pub mod web;

@@ -1,0 +1,438 @@
+//! Markdown → HTML in one pulldown-cmark pass.
+//!
+//! The same pass that writes the HTML also collects what the rest of rundocs
+//! needs from a page: the headings (with unique ids) for the table of
+//! contents, the first `#` heading (a title when front matter gives none),
+//! and every code block as a [`Snippet`] with its attributes and its expected
+//! output. [`parser_options`] is the one set of options the whole program uses.
+use std::collections::HashMap;
+
+use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
+
+use super::highlight::{code_html, escape_html};
+use crate::content::fence::{self, Fence};
+use crate::content::snippet::snippet_id;
+use crate::content::Snippet;
+
+/// The markdown dialect of every page: GitHub-flavoured tables, footnotes,
+/// strikethrough and task lists, `{#id}` heading attributes, and smart
+/// punctuation (which pulldown-cmark never applies inside code).
+pub fn parser_options() -> Options {
+    Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_SMART_PUNCTUATION
+        | Options::ENABLE_HEADING_ATTRIBUTES
+        | Options::ENABLE_GFM
+}
+
+/// One entry of a page's table of contents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TocEntry {
+    /// 2 or 3.
+    pub level: u8,
+    pub id: String,
+    pub text: String,
+}
+
+/// Everything one pass produces.
+#[derive(Debug, Clone, Default)]
+pub struct RenderedMarkdown {
+    pub html: String,
+    pub toc: Vec<TocEntry>,
+    /// Text of the first `#` heading anywhere in the page.
+    pub first_h1: Option<String>,
+    /// The page opens with a `#` heading (so the layout adds no title heading).
+    pub starts_with_h1: bool,
+    /// Every code block except `output` blocks, in page order.
+    pub snippets: Vec<Snippet>,
+}
+
+/// What the pass needs to know about the page.
+#[derive(Debug, Clone, Copy)]
+pub struct PageContext<'a> {
+    /// URL path of the page, used in snippet ids.
+    pub url_path: &'a str,
+    /// 1-based line in the file where the markdown starts (after front matter).
+    pub body_first_line: usize,
+    pub default_timeout_s: f64,
+    pub max_timeout_s: f64,
+}
+
+/// A mistake in the markdown, at a 1-based line of the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarkdownError {
+    pub line: usize,
+    pub message: String,
+}
+
+/// Renders `markdown` and collects its headings and code blocks.
+pub fn render(markdown: &str, context: PageContext<'_>) -> Result<RenderedMarkdown, MarkdownError> {
+    let lines = LineIndex::new(markdown, context.body_first_line);
+    let mut pass = Pass::new(context);
+    let mut events = Vec::new();
+    for (event, range) in Parser::new_ext(markdown, parser_options()).into_offset_iter() {
+        pass.handle(event, lines.line_of(range.start), &mut events)?;
+    }
+    pass.close_snippet(&mut events);
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
+    check_requires(&pass.out.snippets)?;
+    pass.out.html = html;
+    Ok(pass.out)
+}
+
+/// A code block being read.
+struct OpenCode {
+    info: String,
+    line: usize,
+    text: String,
+}
+
+/// A heading being read: its inner events wait until its id is known.
+struct OpenHeading {
+    level: HeadingLevel,
+    id: Option<String>,
+    classes: Vec<String>,
+    inner: Vec<Event<'static>>,
+}
+
+struct Pass<'a> {
+    context: PageContext<'a>,
+    out: RenderedMarkdown,
+    code: Option<OpenCode>,
+    heading: Option<OpenHeading>,
+    /// The wrapper of the last runnable block is still open, waiting for an `output` block.
+    snippet_open: Option<usize>,
+    used_ids: HashMap<String, usize>,
+    same_code: HashMap<String, usize>,
+    seen_any_block: bool,
+}
+
+impl<'a> Pass<'a> {
+    fn new(context: PageContext<'a>) -> Self {
+        Pass {
+            context,
+            out: RenderedMarkdown::default(),
+            code: None,
+            heading: None,
+            snippet_open: None,
+            used_ids: HashMap::new(),
+            same_code: HashMap::new(),
+            seen_any_block: false,
+        }
+    }
+
+    fn handle(
+        &mut self,
+        event: Event<'_>,
+        line: usize,
+        events: &mut Vec<Event<'static>>,
+    ) -> Result<(), MarkdownError> {
+        if let Some(code) = &mut self.code {
+            match event {
+                Event::Text(text) => code.text.push_str(&text),
+                Event::End(TagEnd::CodeBlock) => {
+                    let code = self.code.take().expect("a code block is open");
+                    self.finish_code(code, events)?;
+                }
+                _ => {}
+            }
+            return Ok(());
+        }
+        if let Some(heading) = &mut self.heading {
+            if let Event::End(TagEnd::Heading(_)) = event {
+                let heading = self.heading.take().expect("a heading is open");
+                self.finish_heading(heading, events);
+            } else {
+                heading.inner.push(event.into_static());
+            }
+            return Ok(());
+        }
+        let starts_output = matches!(
+            &event,
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
+                if fence::parse(info, f64::MAX) == Ok(Fence::Output)
+        );
+        if !starts_output {
+            self.close_snippet(events);
+        }
+        match event {
+            Event::Start(Tag::CodeBlock(kind)) => {
+                self.seen_any_block = true;
+                let info = match kind {
+                    CodeBlockKind::Fenced(info) => info.into_string(),
+                    CodeBlockKind::Indented => String::new(),
+                };
+                self.code = Some(OpenCode {
+                    info,
+                    line,
+                    text: String::new(),
+                });
+            }
+            Event::Start(Tag::Heading {
+                level,
+                id,
+                classes,
+                attrs: _,
+            }) => {
+                if !self.seen_any_block && level == HeadingLevel::H1 {
+                    self.out.starts_with_h1 = true;
+                }
+                self.seen_any_block = true;
+                self.heading = Some(OpenHeading {
+                    level,
+                    id: id.map(|id| id.into_string()),
+                    classes: classes.into_iter().map(|c| c.into_string()).collect(),
+                    inner: Vec::new(),
+                });
+            }
+            other => {
+                if matches!(other, Event::Start(_) | Event::Rule | Event::Html(_)) {
+                    self.seen_any_block = true;
+                }
+                events.push(other.into_static());
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the wrapper of a runnable block that got no `output` block.
+    fn close_snippet(&mut self, events: &mut Vec<Event<'static>>) {
+        if self.snippet_open.take().is_some() {
+            events.push(Event::Html(CowStr::Borrowed("</div>\n")));
+        }
+    }
+
+    fn finish_code(&mut self, code: OpenCode, events: &mut Vec<Event<'static>>) -> Result<(), MarkdownError> {
+        let fence = fence::parse(&code.info, self.context.max_timeout_s).map_err(|message| MarkdownError {
+            line: code.line,
+            message,
+        })?;
+        let html = match fence {
+            Fence::Output => match self.snippet_open.take() {
+                Some(index) => {
+                    self.out.snippets[index].expected_output = Some(code.text.clone());
+                    let id = &self.out.snippets[index].id;
+                    format!(
+                        "<div class=\"recorded-output\" data-output-for=\"{id}\">\
+                         <p class=\"recorded-output-label\">Output</p>\
+                         <pre><code>{}</code></pre></div>\n</div>\n",
+                        escape_html(&code.text)
+                    )
+                }
+                None => format!(
+                    "<pre class=\"output\"><code>{}</code></pre>\n",
+                    escape_html(&code.text)
+                ),
+            },
+            Fence::Python(attributes) => {
+                let snippet = self.push_snippet(&code, "python", !attributes.norun);
+                let snippet = &mut self.out.snippets[snippet];
+                snippet.timeout_s = attributes.timeout_s.unwrap_or(self.context.default_timeout_s);
+                snippet.name = attributes.name;
+                snippet.requires = attributes.requires;
+                snippet.expect_error = attributes.expect_error;
+                let code_html = code_html(&code.text, "python");
+                if snippet.runnable {
+                    self.snippet_open = Some(snippet.index);
+                    format!(
+                        "<div class=\"snippet\" data-snippet-id=\"{}\" data-timeout-s=\"{}\">\n\
+                         <pre class=\"code\"><code class=\"language-python hl-code\">{code_html}</code></pre>\n",
+                        snippet.id, snippet.timeout_s
+                    )
+                } else {
+                    code_block_html("python", &code_html)
+                }
+            }
+            Fence::Other { language } => {
+                self.push_snippet(&code, &language, false);
+                code_block_html(&language, &code_html(&code.text, &language))
+            }
+        };
+        events.push(Event::Html(CowStr::from(html)));
+        Ok(())
+    }
+
+    /// Records a code block and returns its index in `out.snippets`.
+    fn push_snippet(&mut self, code: &OpenCode, language: &str, runnable: bool) -> usize {
+        let occurrence = self.same_code.entry(code.text.clone()).or_insert(0);
+        let id = snippet_id(self.context.url_path, &code.text, *occurrence);
+        *occurrence += 1;
+        let index = self.out.snippets.len();
+        self.out.snippets.push(Snippet {
+            id,
+            page: self.context.url_path.to_string(),
+            index,
+            language: language.to_string(),
+            runnable,
+            code: code.text.clone(),
+            timeout_s: self.context.default_timeout_s,
+            name: None,
+            requires: Vec::new(),
+            expect_error: false,
+            expected_output: None,
+            line: code.line,
+        });
+        index
+    }
+
+    fn finish_heading(&mut self, heading: OpenHeading, events: &mut Vec<Event<'static>>) {
+        let text = plain_text(&heading.inner);
+        let level = heading.level as u8;
+        if level == 1 && self.out.first_h1.is_none() {
+            self.out.first_h1 = Some(text.clone());
+        }
+        let id = self.unique_id(heading.id.unwrap_or_else(|| slugify(&text)));
+        if level == 2 || level == 3 {
+            self.out.toc.push(TocEntry {
+                level,
+                id: id.clone(),
+                text,
+            });
+        }
+        let class = if heading.classes.is_empty() {
+            String::new()
+        } else {
+            format!(" class=\"{}\"", escape_html(&heading.classes.join(" ")))
+        };
+        let id = escape_html(&id);
+        events.push(Event::Html(CowStr::from(format!("<h{level} id=\"{id}\"{class}>"))));
+        events.extend(heading.inner);
+        events.push(Event::Html(CowStr::from(format!(
+            "<a class=\"heading-anchor\" href=\"#{id}\" aria-label=\"Link to this section\">#</a></h{level}>\n"
+        ))));
+    }
+
+    fn unique_id(&mut self, base: String) -> String {
+        let count = self.used_ids.entry(base.clone()).or_insert(0);
+        *count += 1;
+        if *count == 1 {
+            base
+        } else {
+            format!("{base}-{}", *count - 1)
+        }
+    }
+}
+
+fn code_block_html(language: &str, code_html: &str) -> String {
+    if language.is_empty() {
+        format!("<pre class=\"code\"><code>{code_html}</code></pre>\n")
+    } else {
+        format!(
+            "<pre class=\"code\"><code class=\"language-{} hl-code\">{code_html}</code></pre>\n",
+            escape_html(language)
+        )
+    }
+}
+
+/// The visible text of inline events (for heading ids and the TOC).
+fn plain_text(events: &[Event<'_>]) -> String {
+    let mut text = String::new();
+    for event in events {
+        match event {
+            Event::Text(t) | Event::Code(t) => text.push_str(t),
+            Event::SoftBreak | Event::HardBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    text.trim().to_string()
+}
+
+/// `What the GIL is (really)` → `what-the-gil-is-really`.
+pub fn slugify(text: &str) -> String {
+    let mut slug = String::with_capacity(text.len());
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || c == '_' {
+            slug.push(c);
+        } else if (c.is_whitespace() || c == '-') && !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-');
+    if slug.is_empty() {
+        "section".to_string()
+    } else {
+        slug.to_string()
+    }
+}
+
+/// Every `requires=` names a block of the page, and no chain loops.
+fn check_requires(snippets: &[Snippet]) -> Result<(), MarkdownError> {
+    let mut by_name: HashMap<&str, &Snippet> = HashMap::new();
+    for snippet in snippets {
+        if let Some(name) = &snippet.name {
+            if let Some(first) = by_name.insert(name, snippet) {
+                return Err(MarkdownError {
+                    line: snippet.line,
+                    message: format!("`name={name}` is already used by the block on line {}; names must be unique within a page", first.line),
+                });
+            }
+        }
+    }
+    for snippet in snippets {
+        for name in &snippet.requires {
+            if !by_name.contains_key(name.as_str()) {
+                return Err(MarkdownError {
+                    line: snippet.line,
+                    message: format!("`requires={name}` names no block of this page; give the block to run first `name={name}`"),
+                });
+            }
+        }
+    }
+    for snippet in snippets {
+        let mut path = vec![snippet];
+        if let Some(cycle) = find_cycle(&by_name, &mut path) {
+            return Err(MarkdownError {
+                line: snippet.line,
+                message: format!("`requires=` goes round in a circle: {cycle}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn find_cycle<'a>(by_name: &HashMap<&str, &'a Snippet>, path: &mut Vec<&'a Snippet>) -> Option<String> {
+    let current = *path.last().expect("the path starts with a block");
+    for name in &current.requires {
+        let next = by_name[name.as_str()];
+        if path.iter().any(|s| std::ptr::eq(*s, next)) {
+            let names: Vec<_> = path
+                .iter()
+                .map(|s| s.name.clone().unwrap_or_else(|| format!("block on line {}", s.line)))
+                .chain([name.clone()])
+                .collect();
+            return Some(names.join(" → "));
+        }
+        path.push(next);
+        if let Some(cycle) = find_cycle(by_name, path) {
+            return Some(cycle);
+        }
+        path.pop();
+    }
+    None
+}
+
+/// Byte offset → 1-based line of the file.
+struct LineIndex {
+    starts: Vec<usize>,
+    first_line: usize,
+}
+
+impl LineIndex {
+    fn new(text: &str, first_line: usize) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { starts, first_line }
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        let line_in_body = self.starts.partition_point(|&start| start <= offset);
+        self.first_line + line_in_body - 1
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,17 @@
+//! From loaded content to servable HTML.
+//!
+//! - [`markdown`]: the one pulldown-cmark pass per page (HTML, headings, snippets).
+//! - [`highlight`]: bounded server-side syntax highlighting.
+//! - [`nav`]: section tree, reading order and the shared sidebar.
+//! - [`templates`]: askama templates and their data.
+//! - [`assets`]: the embedded CSS/JS under content-hashed names.
+//! - [`snapshot`]: all of the above, built once per content change.
+pub mod assets;
+pub mod highlight;
+pub mod markdown;
+pub mod nav;
+pub mod snapshot;
+pub mod templates;
+
+pub use assets::AssetTable;
+pub use snapshot::{ServedPage, Snapshot};

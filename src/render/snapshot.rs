@@ -1,0 +1,318 @@
+//! The immutable snapshot of the whole site that requests read from.
+//!
+//! [`Snapshot::build`] loads the content, renders every page once, and keeps
+//! the results: page HTML (cut around the shared sidebar), ETags, the
+//! snippets, and the problems found. Serving a page is a map lookup plus
+//! splicing the sidebar. A page whose file breaks during `--watch` keeps its
+//! last good version (from the previous snapshot) with a banner naming the
+//! error; a page that never loaded shows an error page instead.
+use std::collections::HashMap;
+
+use anyhow::Context;
+use sha2::{Digest, Sha256};
+
+use super::assets::AssetUrls;
+use super::markdown::{self, PageContext, RenderedMarkdown};
+use super::nav::{NavPage, Navigation, CURRENT_MARK};
+use super::templates::{
+    render_split, Chrome, ContentErrorTemplate, IndexEntry, IndexGroupView, IndexTemplate, Link,
+    NotFoundTemplate, PageTemplate, SplitPage,
+};
+use crate::config::{Config, MAX_TIMEOUT_S};
+use crate::content::snippet::hex_prefix;
+use crate::content::{self, ContentProblem, Snippet, SourcePage};
+
+/// A page ready to serve.
+#[derive(Debug, Clone)]
+pub struct ServedPage {
+    parts: SplitPage,
+    /// Offset in the sidebar of this page's link, if it has one.
+    current_mark: Option<usize>,
+    /// 200, or 500 for a page whose file could not be built.
+    pub status: u16,
+    /// Quoted strong ETag of the assembled page.
+    pub etag: String,
+}
+
+/// Everything requests need, built once per content change.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Counts rebuilds from 1; pages carry it so live reload can tell old pages.
+    pub generation: u64,
+    pages: HashMap<String, ServedPage>,
+    not_found: ServedPage,
+    sidebar: String,
+    snippets: Vec<Snippet>,
+    snippet_index: HashMap<String, usize>,
+    problems: Vec<ContentProblem>,
+    /// The last source of each file that rendered, by file path.
+    good_sources: HashMap<String, SourcePage>,
+}
+
+/// A page rendered from markdown, before it goes into a template.
+struct BuiltPage {
+    source: SourcePage,
+    markdown: RenderedMarkdown,
+    title: String,
+    /// The file is broken now; this is its last good version.
+    problem: Option<ContentProblem>,
+}
+
+impl Snapshot {
+    /// Loads and renders the whole site. `previous` supplies last good versions.
+    pub fn build(config: &Config, assets: &AssetUrls, previous: Option<&Snapshot>) -> anyhow::Result<Snapshot> {
+        let loaded = content::load(&config.content, config.drafts).context("cannot load the content")?;
+        let mut built = Vec::with_capacity(loaded.pages.len());
+        let mut broken = Vec::new();
+        let mut problems = loaded.problems;
+        for source in loaded.pages {
+            match render_markdown(&source, config) {
+                Ok(markdown) => built.push(BuiltPage::new(source, markdown, None)),
+                Err(problem) => problems.push(problem),
+            }
+        }
+        for problem in &problems {
+            let last_good = previous
+                .and_then(|p| p.good_sources.get(&problem.file))
+                .and_then(|source| Some((source.clone(), render_markdown(source, config).ok()?)));
+            match last_good {
+                Some((source, markdown)) => built.push(BuiltPage::new(source, markdown, Some(problem.clone()))),
+                None => broken.push(problem.clone()),
+            }
+        }
+
+        let generation = previous.map_or(1, |p| p.generation + 1);
+        let chrome = Chrome {
+            site_title: &config.title,
+            assets,
+            generation,
+            live_reload: config.watch,
+        };
+        let nav_pages: Vec<NavPage<'_>> = built
+            .iter()
+            .map(|page| NavPage {
+                url_path: &page.source.url_path,
+                title: &page.title,
+                weight: page.source.front.weight,
+                is_section_index: page.source.is_section_index,
+                draft: page.source.front.draft,
+            })
+            .collect();
+        let nav = Navigation::build(&nav_pages);
+        let sidebar_digest = Sha256::digest(nav.sidebar_html.as_bytes());
+
+        let mut pages = HashMap::with_capacity(built.len() + broken.len());
+        for (index, page) in built.iter().enumerate() {
+            let parts = if page.source.url_path.is_empty() {
+                render_index(&chrome, config, &built, &nav, Some(page))?
+            } else {
+                render_page(&chrome, &built, &nav, index)?
+            };
+            let current_mark = nav.current_marks[index];
+            pages.insert(
+                page.source.url_path.clone(),
+                ServedPage::new(parts, current_mark, 200, &sidebar_digest),
+            );
+        }
+        if !pages.contains_key("") {
+            let parts = render_index(&chrome, config, &built, &nav, None)?;
+            pages.insert(String::new(), ServedPage::new(parts, None, 200, &sidebar_digest));
+        }
+        for problem in &broken {
+            let parts = render_split(&ContentErrorTemplate {
+                chrome: &chrome,
+                problem,
+            })?;
+            pages.insert(problem.url_path.clone(), ServedPage::new(parts, None, 500, &sidebar_digest));
+        }
+        let not_found = ServedPage::new(
+            render_split(&NotFoundTemplate { chrome: &chrome })?,
+            None,
+            404,
+            &sidebar_digest,
+        );
+
+        let reading_order = built
+            .iter()
+            .position(|p| p.source.url_path.is_empty())
+            .into_iter()
+            .chain(nav.order.iter().copied());
+        let snippets: Vec<Snippet> = reading_order
+            .flat_map(|index| built[index].markdown.snippets.iter().cloned())
+            .collect();
+        let snippet_index = snippets.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        let good_sources = built
+            .into_iter()
+            .map(|page| (page.source.file.clone(), page.source))
+            .collect();
+        problems.sort_by(|a, b| a.file.cmp(&b.file));
+        Ok(Snapshot {
+            generation,
+            pages,
+            not_found,
+            sidebar: nav.sidebar_html,
+            snippets,
+            snippet_index,
+            problems,
+            good_sources,
+        })
+    }
+
+    /// The page at URL path `path` (no leading or trailing `/`).
+    pub fn page(&self, path: &str) -> Option<&ServedPage> {
+        self.pages.get(path)
+    }
+
+    /// The 404 page.
+    pub fn not_found(&self) -> &ServedPage {
+        &self.not_found
+    }
+
+    /// The full HTML of `page`, with the sidebar spliced in.
+    pub fn html(&self, page: &ServedPage) -> Vec<u8> {
+        let mut html = Vec::with_capacity(
+            page.parts.before_sidebar.len() + self.sidebar.len() + CURRENT_MARK.len() + page.parts.after_sidebar.len(),
+        );
+        html.extend_from_slice(page.parts.before_sidebar.as_bytes());
+        match page.current_mark {
+            Some(offset) => {
+                html.extend_from_slice(&self.sidebar.as_bytes()[..offset]);
+                html.extend_from_slice(CURRENT_MARK.as_bytes());
+                html.extend_from_slice(&self.sidebar.as_bytes()[offset..]);
+            }
+            None => html.extend_from_slice(self.sidebar.as_bytes()),
+        }
+        html.extend_from_slice(page.parts.after_sidebar.as_bytes());
+        html
+    }
+
+    /// Every code block of the site, home page first, then in reading order.
+    pub fn snippets(&self) -> &[Snippet] {
+        &self.snippets
+    }
+
+    pub fn snippet(&self, id: &str) -> Option<&Snippet> {
+        self.snippet_index.get(id).map(|&i| &self.snippets[i])
+    }
+
+    /// Content files that are broken right now, sorted by file.
+    pub fn problems(&self) -> &[ContentProblem] {
+        &self.problems
+    }
+
+    /// Number of pages served (including the home page and broken pages).
+    pub fn page_count(&self) -> usize {
+        self.pages.len()
+    }
+}
+
+impl BuiltPage {
+    fn new(source: SourcePage, markdown: RenderedMarkdown, problem: Option<ContentProblem>) -> Self {
+        let title = source
+            .front
+            .title
+            .clone()
+            .or_else(|| markdown.first_h1.clone())
+            .unwrap_or_else(|| source.fallback_title());
+        BuiltPage {
+            source,
+            markdown,
+            title,
+            problem,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("/{}", self.source.url_path)
+    }
+}
+
+impl ServedPage {
+    fn new(parts: SplitPage, current_mark: Option<usize>, status: u16, sidebar_digest: &[u8]) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(parts.before_sidebar.as_bytes());
+        hasher.update(sidebar_digest);
+        hasher.update(current_mark.unwrap_or(usize::MAX).to_le_bytes());
+        hasher.update(parts.after_sidebar.as_bytes());
+        let etag = format!("\"{}\"", hex_prefix(&hasher.finalize(), 20));
+        ServedPage {
+            parts,
+            current_mark,
+            status,
+            etag,
+        }
+    }
+}
+
+fn render_markdown(source: &SourcePage, config: &Config) -> Result<RenderedMarkdown, ContentProblem> {
+    let context = PageContext {
+        url_path: &source.url_path,
+        body_first_line: source.body_first_line,
+        default_timeout_s: config.run.timeout_s,
+        max_timeout_s: MAX_TIMEOUT_S,
+    };
+    markdown::render(&source.body, context).map_err(|error| ContentProblem {
+        url_path: source.url_path.clone(),
+        file: source.file.clone(),
+        line: Some(error.line),
+        message: error.message,
+    })
+}
+
+fn render_page(chrome: &Chrome<'_>, built: &[BuiltPage], nav: &Navigation, index: usize) -> anyhow::Result<SplitPage> {
+    let page = &built[index];
+    let (prev, next) = nav.neighbours(index);
+    let link = |i: usize| Link {
+        url: built[i].url(),
+        title: &built[i].title,
+    };
+    let template = PageTemplate {
+        chrome,
+        title: &page.title,
+        description: page.source.front.description.as_deref(),
+        body_html: &page.markdown.html,
+        show_title: !page.markdown.starts_with_h1,
+        draft: page.source.front.draft,
+        toc: &page.markdown.toc,
+        prev: prev.map(link),
+        next: next.map(link),
+        problem: page.problem.as_ref().map(ToString::to_string),
+    };
+    render_split(&template).with_context(|| format!("cannot render the page of {}", page.source.file))
+}
+
+fn render_index(
+    chrome: &Chrome<'_>,
+    config: &Config,
+    built: &[BuiltPage],
+    nav: &Navigation,
+    home: Option<&BuiltPage>,
+) -> anyhow::Result<SplitPage> {
+    let groups = nav
+        .index_groups
+        .iter()
+        .map(|group| IndexGroupView {
+            title: group.title.as_deref(),
+            entries: group
+                .pages
+                .iter()
+                .map(|&(index, depth)| IndexEntry {
+                    url: built[index].url(),
+                    title: &built[index].title,
+                    description: built[index].source.front.description.as_deref(),
+                    depth,
+                })
+                .collect(),
+        })
+        .collect();
+    let description = home
+        .and_then(|h| h.source.front.description.as_deref())
+        .or(Some(config.description.as_str()).filter(|d| !d.is_empty()));
+    let template = IndexTemplate {
+        chrome,
+        intro_html: home.map(|h| h.markdown.html.as_str()),
+        description,
+        groups,
+    };
+    render_split(&template).context("cannot render the index page")
+}

@@ -1,0 +1,103 @@
+//! askama templates (files in `templates/`) and the data each one needs.
+//!
+//! Every template extends `base.html`, which leaves a marker where the shared
+//! sidebar goes; [`render_split`] renders a template and cuts it at the marker.
+use askama::Template;
+
+use super::assets::AssetUrls;
+use super::markdown::TocEntry;
+use crate::content::ContentProblem;
+
+/// Where the layout leaves room for the sidebar.
+pub const SIDEBAR_MARKER: &str = "<!--rundocs:sidebar-->";
+
+/// What the layout shows on every page.
+#[derive(Debug)]
+pub struct Chrome<'a> {
+    pub site_title: &'a str,
+    pub assets: &'a AssetUrls,
+    /// Snapshot generation, so live reload can tell an outdated page.
+    pub generation: u64,
+    pub live_reload: bool,
+}
+
+/// A link to another page.
+#[derive(Debug, Clone)]
+pub struct Link<'a> {
+    pub url: String,
+    pub title: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "page.html")]
+pub struct PageTemplate<'a> {
+    pub chrome: &'a Chrome<'a>,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub body_html: &'a str,
+    /// The body does not open with its own `#` heading.
+    pub show_title: bool,
+    pub draft: bool,
+    pub toc: &'a [TocEntry],
+    pub prev: Option<Link<'a>>,
+    pub next: Option<Link<'a>>,
+    /// Set when the page's current file is broken and this is its last good version.
+    pub problem: Option<String>,
+}
+
+/// One entry of the index page's article list.
+#[derive(Debug)]
+pub struct IndexEntry<'a> {
+    pub url: String,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub depth: usize,
+}
+
+#[derive(Debug)]
+pub struct IndexGroupView<'a> {
+    pub title: Option<&'a str>,
+    pub entries: Vec<IndexEntry<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "index.html")]
+pub struct IndexTemplate<'a> {
+    pub chrome: &'a Chrome<'a>,
+    /// The body of `content/index.md`, if there is one.
+    pub intro_html: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub groups: Vec<IndexGroupView<'a>>,
+}
+
+#[derive(Template)]
+#[template(path = "not_found.html")]
+pub struct NotFoundTemplate<'a> {
+    pub chrome: &'a Chrome<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "content_error.html")]
+pub struct ContentErrorTemplate<'a> {
+    pub chrome: &'a Chrome<'a>,
+    pub problem: &'a ContentProblem,
+}
+
+/// A rendered page cut at the sidebar marker.
+#[derive(Debug, Clone)]
+pub struct SplitPage {
+    pub before_sidebar: String,
+    pub after_sidebar: String,
+}
+
+/// Renders `template` and splits it where the sidebar goes.
+pub fn render_split(template: &impl Template) -> Result<SplitPage, askama::Error> {
+    let html = template.render()?;
+    let (before, after) = html
+        .split_once(SIDEBAR_MARKER)
+        .expect("base.html contains the sidebar marker");
+    Ok(SplitPage {
+        before_sidebar: before.to_string(),
+        after_sidebar: after.to_string(),
+    })
+}

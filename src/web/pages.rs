@@ -1,0 +1,63 @@
+//! Pages: a lookup in the snapshot, with ETag revalidation.
+use actix_web::http::header::{self, EntityTag, IfNoneMatch};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+
+use super::AppState;
+use crate::render::{ServedPage, Snapshot};
+
+/// `GET /`.
+pub async fn index(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let snapshot = state.snapshot.load();
+    let page = snapshot.page("").unwrap_or_else(|| snapshot.not_found());
+    respond(&request, &snapshot, page)
+}
+
+/// `GET /{path}`: the article at `path`; `path/` redirects to `path`.
+pub async fn page(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let snapshot = state.snapshot.load();
+    let path = path.into_inner();
+    if let Some(page) = snapshot.page(&path) {
+        return respond(&request, &snapshot, page);
+    }
+    let canonical = path.trim_end_matches('/');
+    let canonical = canonical.strip_suffix(".md").unwrap_or(canonical);
+    let canonical = canonical.strip_suffix("/index").unwrap_or(canonical);
+    if canonical != path && snapshot.page(canonical).is_some() {
+        return HttpResponse::PermanentRedirect()
+            .insert_header((header::LOCATION, format!("/{canonical}")))
+            .finish();
+    }
+    respond(&request, &snapshot, snapshot.not_found())
+}
+
+/// Anything no route matched.
+pub async fn not_found(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let snapshot = state.snapshot.load();
+    respond(&request, &snapshot, snapshot.not_found())
+}
+
+fn respond(request: &HttpRequest, snapshot: &Snapshot, page: &ServedPage) -> HttpResponse {
+    let status = StatusCode::from_u16(page.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let etag = EntityTag::new_strong(page.etag.trim_matches('"').to_string());
+    if status == StatusCode::OK && matches_etag(request, &etag) {
+        return HttpResponse::NotModified()
+            .insert_header(header::ETag(etag))
+            .insert_header((header::CACHE_CONTROL, "no-cache"))
+            .finish();
+    }
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(header::ETag(etag))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(snapshot.html(page))
+}
+
+/// `If-None-Match` names this ETag (weak comparison, as RFC 9110 asks for GET).
+pub fn matches_etag(request: &HttpRequest, etag: &EntityTag) -> bool {
+    match request.get_header::<IfNoneMatch>() {
+        Some(IfNoneMatch::Any) => true,
+        Some(IfNoneMatch::Items(tags)) => tags.iter().any(|tag| tag.weak_eq(etag)),
+        None => false,
+    }
+}
