@@ -22,7 +22,7 @@ fn main() {
         .filter(|out| out.status.success())
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .unwrap_or_else(|| config.version().to_string());
-    println!("cargo:rustc-env=RUNDOCS_BUILD_PYTHON_VERSION={version}");
+    println!("cargo:rustc-env=PYTHON_VERSION_AT_BUILD={version}");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -144,7 +144,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     .shutdown_timeout(SHUTDOWN_TIMEOUT_S)
     .bind(config.bind)
     .with_context(|| format!("cannot listen on {}", config.bind))?;
-    let addr = *server.addrs().first().context("the server bound no address")?;
+    let addr = *server
+        .addrs()
+        .first()
+        .context("the server bound no address")?;
     let server = server.run();
     let stopper = Stopper {
         handle: server.handle(),

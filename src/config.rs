@@ -114,7 +114,7 @@ impl Config {
             }
             None => {}
         }
-        figment = figment.merge(Env::prefixed("RUNDOCS_").split("__"));
+        figment = figment.merge(settings_from_environment());
         figment = figment.merge(Serialized::defaults(FlagOverrides::from(args)));
         let raw: RawConfig = figment
             .extract()
@@ -122,6 +122,40 @@ impl Config {
             .context("invalid configuration")?;
         raw.validate().context("invalid configuration")
     }
+}
+
+/// Top-level keys of the config; `RUNDOCS_<KEY>` (and `RUNDOCS_<KEY>__<SUBKEY>`) set them.
+const KEYS: [&str; 8] = [
+    "content",
+    "bind",
+    "watch",
+    "drafts",
+    "title",
+    "description",
+    "log",
+    "run",
+];
+
+/// `RUNDOCS_*` variables that name a setting. Others are left out with a
+/// warning: the environment is shared with other software, a file is not.
+fn settings_from_environment() -> Env {
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if let Some(key) = name.strip_prefix("RUNDOCS_") {
+            let top = key
+                .split("__")
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if !KEYS.contains(&top.as_str()) {
+                eprintln!("warning: ignoring environment variable {name}: rundocs has no setting `{top}` (settings: {})", KEYS.join(", "));
+            }
+        }
+    }
+    Env::prefixed("RUNDOCS_").split("__").filter(|key| {
+        let top = key.as_str().split('.').next().unwrap_or_default();
+        KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
+    })
 }
 
 /// Only the flags that were given, so absent flags do not override lower layers.

@@ -22,7 +22,10 @@ pub const DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// Keeps the watcher alive; dropping it stops watching.
 pub struct ContentWatcher {
-    _debouncer: notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>,
+    _debouncer: notify_debouncer_full::Debouncer<
+        notify::RecommendedWatcher,
+        notify_debouncer_full::RecommendedCache,
+    >,
 }
 
 /// Starts watching `dir`. Each change rebuilds into `snapshot` and sends the
@@ -51,10 +54,17 @@ pub fn start(
         .watch(dir, RecursiveMode::Recursive)
         .with_context(|| format!("cannot watch {}", dir.display()))?;
     tracing::info!(dir = %dir.display(), "watching content for changes");
-    Ok(ContentWatcher { _debouncer: debouncer })
+    Ok(ContentWatcher {
+        _debouncer: debouncer,
+    })
 }
 
-fn rebuild(config: &Config, assets: &AssetTable, snapshot: &ArcSwap<Snapshot>, generations: &watch::Sender<u64>) {
+fn rebuild(
+    config: &Config,
+    assets: &AssetTable,
+    snapshot: &ArcSwap<Snapshot>,
+    generations: &watch::Sender<u64>,
+) {
     let started = std::time::Instant::now();
     let previous = snapshot.load_full();
     match Snapshot::build(config, &assets.urls, Some(&previous)) {
@@ -70,6 +80,8 @@ fn rebuild(config: &Config, assets: &AssetTable, snapshot: &ArcSwap<Snapshot>, g
             snapshot.store(Arc::new(next));
             generations.send_replace(generation);
         }
-        Err(error) => tracing::error!("content rebuild failed, still serving the previous version: {error:#}"),
+        Err(error) => {
+            tracing::error!("content rebuild failed, still serving the previous version: {error:#}")
+        }
     }
 }

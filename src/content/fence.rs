@@ -69,7 +69,9 @@ pub fn parse(info: &str, max_timeout_s: f64) -> Result<Fence, String> {
         };
         match (key, value) {
             ("norun", None) => attributes.norun = true,
-            ("timeout", Some(value)) => attributes.timeout_s = Some(parse_timeout(value, max_timeout_s)?),
+            ("timeout", Some(value)) => {
+                attributes.timeout_s = Some(parse_timeout(value, max_timeout_s)?)
+            }
             ("name", Some(value)) => attributes.name = Some(parse_name(value, "name")?),
             ("requires", Some(value)) => {
                 attributes.requires.push(parse_name(value, "requires")?);
@@ -78,7 +80,9 @@ pub fn parse(info: &str, max_timeout_s: f64) -> Result<Fence, String> {
             }
             ("expect", Some("error")) => attributes.expect_error = true,
             ("expect", Some(other)) => {
-                return Err(format!("`expect={other}` is not understood; the only value is `expect=error`"))
+                return Err(format!(
+                    "`expect={other}` is not understood; the only value is `expect=error`"
+                ))
             }
             (name, None) if in_requires && !is_attribute_key(name) => {
                 attributes.requires.push(parse_name(name, "requires")?);
@@ -106,7 +110,9 @@ fn is_attribute_key(key: &str) -> bool {
 
 fn parse_timeout(value: &str, max_timeout_s: f64) -> Result<f64, String> {
     let seconds: f64 = value.trim_end_matches('s').parse().map_err(|_| {
-        format!("`timeout={value}` is not a number of seconds; write e.g. `timeout=5` or `timeout=0.5`")
+        format!(
+            "`timeout={value}` is not a number of seconds; write e.g. `timeout=5` or `timeout=0.5`"
+        )
     })?;
     if !(seconds > 0.0 && seconds <= max_timeout_s) {
         return Err(format!(
@@ -152,13 +158,22 @@ mod tests {
     fn other_languages_keep_their_name_and_ignore_attributes() {
         assert_eq!(
             parse("rust,ignore", 10.0).unwrap(),
-            Fence::Other { language: "rust".into() }
+            Fence::Other {
+                language: "rust".into()
+            }
         );
         assert_eq!(
             parse("pycon", 10.0).unwrap(),
-            Fence::Other { language: "pycon".into() }
+            Fence::Other {
+                language: "pycon".into()
+            }
         );
-        assert_eq!(parse("", 10.0).unwrap(), Fence::Other { language: String::new() });
+        assert_eq!(
+            parse("", 10.0).unwrap(),
+            Fence::Other {
+                language: String::new()
+            }
+        );
         assert_eq!(parse("output", 10.0).unwrap(), Fence::Output);
     }
 

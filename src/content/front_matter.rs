@@ -75,8 +75,7 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
         }
     };
     let mut offset = first_line_end;
-    let mut line_number = 2;
-    for line in text[first_line_end..].split_inclusive('\n') {
+    for (line_number, line) in (2..).zip(text[first_line_end..].split_inclusive('\n')) {
         if line.trim_end() == format.delimiter() {
             return Ok(Split {
                 front_matter: Some((format, &text[first_line_end..offset])),
@@ -85,7 +84,6 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
             });
         }
         offset += line.len();
-        line_number += 1;
     }
     Err(FrontMatterError {
         line: 1,
@@ -158,7 +156,8 @@ mod tests {
 
     #[test]
     fn yaml_block_with_crlf_and_bom_is_split_and_parsed() {
-        let text = "\u{feff}---\r\ntitle: Threads\r\ndraft: true\r\ndescription: How\r\n---\r\nbody\r\n";
+        let text =
+            "\u{feff}---\r\ntitle: Threads\r\ndraft: true\r\ndescription: How\r\n---\r\nbody\r\n";
         let split = split(text).unwrap();
         assert_eq!(split.body, "body\r\n");
         assert_eq!(split.body_first_line, 6);
@@ -212,7 +211,10 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_rejected_with_the_accepted_ones() {
-        let (format, block) = split("+++\nweigth = 2\n+++\n").unwrap().front_matter.unwrap();
+        let (format, block) = split("+++\nweigth = 2\n+++\n")
+            .unwrap()
+            .front_matter
+            .unwrap();
         let error = parse(format, block).unwrap_err();
         assert!(error.message.contains("weigth"), "{error}");
         assert!(error.message.contains("weight"), "{error}");

@@ -115,7 +115,8 @@ fn read_dir(root: &Path) -> anyhow::Result<Vec<RawFile>> {
         let entry = match entry {
             Ok(entry) => entry,
             Err(error) if error.depth() == 0 => {
-                return Err(error).with_context(|| format!("cannot read content folder {}", root.display()))
+                return Err(error)
+                    .with_context(|| format!("cannot read content folder {}", root.display()))
             }
             Err(error) => {
                 let file = error
@@ -130,7 +131,9 @@ fn read_dir(root: &Path) -> anyhow::Result<Vec<RawFile>> {
         if !entry.file_type().is_file() || path.extension().is_none_or(|ext| ext != "md") {
             continue;
         }
-        let relative = path.strip_prefix(root).expect("walkdir yields paths under its root");
+        let relative = path
+            .strip_prefix(root)
+            .expect("walkdir yields paths under its root");
         let file = relative
             .components()
             .map(|c| c.as_os_str().to_string_lossy())
@@ -177,8 +180,14 @@ fn parse_file(
     let bytes = bytes.map_err(|message| (None, message))?;
     let text = String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
-        let line = 1 + error.as_bytes()[..offset].iter().filter(|&&b| b == b'\n').count();
-        (Some(line), "the file is not valid UTF-8; save it as UTF-8".to_string())
+        let line = 1 + error.as_bytes()[..offset]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        (
+            Some(line),
+            "the file is not valid UTF-8; save it as UTF-8".to_string(),
+        )
     })?;
     let split = front_matter::split(&text).map_err(|e| (Some(e.line), e.message))?;
     let front = match split.front_matter {
@@ -207,7 +216,10 @@ fn reject_duplicate_urls(site: &mut LoadedSite) {
                 url_path: page.url_path.clone(),
                 file: page.file.clone(),
                 line: None,
-                message: format!("has the same URL /{} as {first}; rename one of them", page.url_path),
+                message: format!(
+                    "has the same URL /{} as {first}; rename one of them",
+                    page.url_path
+                ),
             });
         } else {
             seen.insert(page.url_path.clone(), page.file.clone());

@@ -55,7 +55,10 @@ impl AssetTable {
         let mut sources: Vec<(String, Cow<'static, [u8]>)> = StaticFiles::iter()
             .filter_map(|name| Some((name.to_string(), StaticFiles::get(&name)?.data)))
             .collect();
-        sources.push((HIGHLIGHT_CSS.to_string(), Cow::Owned(highlight::stylesheet().into_bytes())));
+        sources.push((
+            HIGHLIGHT_CSS.to_string(),
+            Cow::Owned(highlight::stylesheet().into_bytes()),
+        ));
 
         let mut files = HashMap::new();
         let mut hashed_names = HashMap::new();
@@ -65,11 +68,12 @@ impl AssetTable {
                 .first_or_octet_stream()
                 .essence_str()
                 .to_string();
-            let content_type = if content_type.starts_with("text/") || content_type.ends_with("javascript") {
-                format!("{content_type}; charset=utf-8")
-            } else {
-                content_type
-            };
+            let content_type =
+                if content_type.starts_with("text/") || content_type.ends_with("javascript") {
+                    format!("{content_type}; charset=utf-8")
+                } else {
+                    content_type
+                };
             let hashed = match name.rsplit_once('.') {
                 Some((stem, ext)) => format!("{stem}.{digest}.{ext}"),
                 None => format!("{name}.{digest}"),
@@ -117,6 +121,8 @@ impl AssetTable {
 
     /// Every plain name with its hashed name.
     pub fn hashed_names(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.hashed_names.iter().map(|(a, b)| (a.as_str(), b.as_str()))
+        self.hashed_names
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
     }
 }

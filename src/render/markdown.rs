@@ -205,10 +205,16 @@ impl<'a> Pass<'a> {
         }
     }
 
-    fn finish_code(&mut self, code: OpenCode, events: &mut Vec<Event<'static>>) -> Result<(), MarkdownError> {
-        let fence = fence::parse(&code.info, self.context.max_timeout_s).map_err(|message| MarkdownError {
-            line: code.line,
-            message,
+    fn finish_code(
+        &mut self,
+        code: OpenCode,
+        events: &mut Vec<Event<'static>>,
+    ) -> Result<(), MarkdownError> {
+        let fence = fence::parse(&code.info, self.context.max_timeout_s).map_err(|message| {
+            MarkdownError {
+                line: code.line,
+                message,
+            }
         })?;
         let html = match fence {
             Fence::Output => match self.snippet_open.take() {
@@ -230,7 +236,9 @@ impl<'a> Pass<'a> {
             Fence::Python(attributes) => {
                 let snippet = self.push_snippet(&code, "python", !attributes.norun);
                 let snippet = &mut self.out.snippets[snippet];
-                snippet.timeout_s = attributes.timeout_s.unwrap_or(self.context.default_timeout_s);
+                snippet.timeout_s = attributes
+                    .timeout_s
+                    .unwrap_or(self.context.default_timeout_s);
                 snippet.name = attributes.name;
                 snippet.requires = attributes.requires;
                 snippet.expect_error = attributes.expect_error;
@@ -298,7 +306,9 @@ impl<'a> Pass<'a> {
             format!(" class=\"{}\"", escape_html(&heading.classes.join(" ")))
         };
         let id = escape_html(&id);
-        events.push(Event::Html(CowStr::from(format!("<h{level} id=\"{id}\"{class}>"))));
+        events.push(Event::Html(CowStr::from(format!(
+            "<h{level} id=\"{id}\"{class}>"
+        ))));
         events.extend(heading.inner);
         events.push(Event::Html(CowStr::from(format!(
             "<a class=\"heading-anchor\" href=\"#{id}\" aria-label=\"Link to this section\">#</a></h{level}>\n"
@@ -393,14 +403,21 @@ fn check_requires(snippets: &[Snippet]) -> Result<(), MarkdownError> {
     Ok(())
 }
 
-fn find_cycle<'a>(by_name: &HashMap<&str, &'a Snippet>, path: &mut Vec<&'a Snippet>) -> Option<String> {
+fn find_cycle<'a>(
+    by_name: &HashMap<&str, &'a Snippet>,
+    path: &mut Vec<&'a Snippet>,
+) -> Option<String> {
     let current = *path.last().expect("the path starts with a block");
     for name in &current.requires {
         let next = by_name[name.as_str()];
         if path.iter().any(|s| std::ptr::eq(*s, next)) {
             let names: Vec<_> = path
                 .iter()
-                .map(|s| s.name.clone().unwrap_or_else(|| format!("block on line {}", s.line)))
+                .map(|s| {
+                    s.name
+                        .clone()
+                        .unwrap_or_else(|| format!("block on line {}", s.line))
+                })
                 .chain([name.clone()])
                 .collect();
             return Some(names.join(" → "));

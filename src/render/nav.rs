@@ -72,8 +72,9 @@ impl Node {
     }
 
     fn sort(&mut self) {
-        self.children
-            .sort_by(|a, b| (a.weight, a.title.to_lowercase()).cmp(&(b.weight, b.title.to_lowercase())));
+        self.children.sort_by(|a, b| {
+            (a.weight, a.title.to_lowercase()).cmp(&(b.weight, b.title.to_lowercase()))
+        });
         self.children.iter_mut().for_each(Node::sort);
     }
 }
@@ -87,7 +88,9 @@ impl Navigation {
                 continue;
             }
             let segments: Vec<&str> = page.url_path.split('/').collect();
-            let (last, parents) = segments.split_last().expect("a non-empty path has a segment");
+            let (last, parents) = segments
+                .split_last()
+                .expect("a non-empty path has a segment");
             let mut node = &mut root;
             for segment in parents {
                 node = node.child(segment);
@@ -123,7 +126,11 @@ impl Navigation {
 
     fn write_node(&mut self, node: &Node, pages: &[NavPage<'_>]) {
         let is_section = !node.children.is_empty();
-        let class = if is_section { " class=\"nav-section\"" } else { "" };
+        let class = if is_section {
+            " class=\"nav-section\""
+        } else {
+            ""
+        };
         let _ = write!(self.sidebar_html, "<li{class}>");
         let title = escape_html(&node.title);
         match node.page {
@@ -132,11 +139,22 @@ impl Navigation {
                 let page = &pages[index];
                 self.sidebar_html.push_str("<a");
                 self.current_marks[index] = Some(self.sidebar_html.len());
-                let draft = if page.draft { " <span class=\"badge\">draft</span>" } else { "" };
-                let _ = write!(self.sidebar_html, " href=\"/{}\">{title}{draft}</a>", escape_html(page.url_path));
+                let draft = if page.draft {
+                    " <span class=\"badge\">draft</span>"
+                } else {
+                    ""
+                };
+                let _ = write!(
+                    self.sidebar_html,
+                    " href=\"/{}\">{title}{draft}</a>",
+                    escape_html(page.url_path)
+                );
             }
             None => {
-                let _ = write!(self.sidebar_html, "<span class=\"nav-section-title\">{title}</span>");
+                let _ = write!(
+                    self.sidebar_html,
+                    "<span class=\"nav-section-title\">{title}</span>"
+                );
             }
         }
         if is_section {
@@ -249,7 +267,9 @@ mod tests {
     fn sections_without_index_take_the_folder_name() {
         let pages = [page("deep-dives/one", "One", 0)];
         let nav = Navigation::build(&pages);
-        assert!(nav.sidebar_html.contains("<span class=\"nav-section-title\">Deep dives</span>"));
+        assert!(nav
+            .sidebar_html
+            .contains("<span class=\"nav-section-title\">Deep dives</span>"));
         assert_eq!(nav.index_groups[0].title.as_deref(), Some("Deep dives"));
     }
 
@@ -258,7 +278,10 @@ mod tests {
         let pages = [page("a", "A", 0), page("b", "B <&>", 0)];
         let nav = Navigation::build(&pages);
         let html = nav.sidebar_for(Some(1));
-        assert!(html.contains("<a aria-current=\"page\" href=\"/b\">B &lt;&amp;&gt;</a>"), "{html}");
+        assert!(
+            html.contains("<a aria-current=\"page\" href=\"/b\">B &lt;&amp;&gt;</a>"),
+            "{html}"
+        );
         assert_eq!(html.matches("aria-current").count(), 1);
         assert!(!nav.sidebar_for(None).contains("aria-current"));
     }

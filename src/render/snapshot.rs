@@ -60,8 +60,13 @@ struct BuiltPage {
 
 impl Snapshot {
     /// Loads and renders the whole site. `previous` supplies last good versions.
-    pub fn build(config: &Config, assets: &AssetUrls, previous: Option<&Snapshot>) -> anyhow::Result<Snapshot> {
-        let loaded = content::load(&config.content, config.drafts).context("cannot load the content")?;
+    pub fn build(
+        config: &Config,
+        assets: &AssetUrls,
+        previous: Option<&Snapshot>,
+    ) -> anyhow::Result<Snapshot> {
+        let loaded =
+            content::load(&config.content, config.drafts).context("cannot load the content")?;
         let mut built = Vec::with_capacity(loaded.pages.len());
         let mut broken = Vec::new();
         let mut problems = loaded.problems;
@@ -76,7 +81,9 @@ impl Snapshot {
                 .and_then(|p| p.good_sources.get(&problem.file))
                 .and_then(|source| Some((source.clone(), render_markdown(source, config).ok()?)));
             match last_good {
-                Some((source, markdown)) => built.push(BuiltPage::new(source, markdown, Some(problem.clone()))),
+                Some((source, markdown)) => {
+                    built.push(BuiltPage::new(source, markdown, Some(problem.clone())))
+                }
                 None => broken.push(problem.clone()),
             }
         }
@@ -116,14 +123,20 @@ impl Snapshot {
         }
         if !pages.contains_key("") {
             let parts = render_index(&chrome, config, &built, &nav, None)?;
-            pages.insert(String::new(), ServedPage::new(parts, None, 200, &sidebar_digest));
+            pages.insert(
+                String::new(),
+                ServedPage::new(parts, None, 200, &sidebar_digest),
+            );
         }
         for problem in &broken {
             let parts = render_split(&ContentErrorTemplate {
                 chrome: &chrome,
                 problem,
             })?;
-            pages.insert(problem.url_path.clone(), ServedPage::new(parts, None, 500, &sidebar_digest));
+            pages.insert(
+                problem.url_path.clone(),
+                ServedPage::new(parts, None, 500, &sidebar_digest),
+            );
         }
         let not_found = ServedPage::new(
             render_split(&NotFoundTemplate { chrome: &chrome })?,
@@ -140,7 +153,11 @@ impl Snapshot {
         let snippets: Vec<Snippet> = reading_order
             .flat_map(|index| built[index].markdown.snippets.iter().cloned())
             .collect();
-        let snippet_index = snippets.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        let snippet_index = snippets
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
         let good_sources = built
             .into_iter()
             .map(|page| (page.source.file.clone(), page.source))
@@ -171,7 +188,10 @@ impl Snapshot {
     /// The full HTML of `page`, with the sidebar spliced in.
     pub fn html(&self, page: &ServedPage) -> Vec<u8> {
         let mut html = Vec::with_capacity(
-            page.parts.before_sidebar.len() + self.sidebar.len() + CURRENT_MARK.len() + page.parts.after_sidebar.len(),
+            page.parts.before_sidebar.len()
+                + self.sidebar.len()
+                + CURRENT_MARK.len()
+                + page.parts.after_sidebar.len(),
         );
         html.extend_from_slice(page.parts.before_sidebar.as_bytes());
         match page.current_mark {
@@ -207,7 +227,11 @@ impl Snapshot {
 }
 
 impl BuiltPage {
-    fn new(source: SourcePage, markdown: RenderedMarkdown, problem: Option<ContentProblem>) -> Self {
+    fn new(
+        source: SourcePage,
+        markdown: RenderedMarkdown,
+        problem: Option<ContentProblem>,
+    ) -> Self {
         let title = source
             .front
             .title
@@ -228,7 +252,12 @@ impl BuiltPage {
 }
 
 impl ServedPage {
-    fn new(parts: SplitPage, current_mark: Option<usize>, status: u16, sidebar_digest: &[u8]) -> Self {
+    fn new(
+        parts: SplitPage,
+        current_mark: Option<usize>,
+        status: u16,
+        sidebar_digest: &[u8],
+    ) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(parts.before_sidebar.as_bytes());
         hasher.update(sidebar_digest);
@@ -244,7 +273,10 @@ impl ServedPage {
     }
 }
 
-fn render_markdown(source: &SourcePage, config: &Config) -> Result<RenderedMarkdown, ContentProblem> {
+fn render_markdown(
+    source: &SourcePage,
+    config: &Config,
+) -> Result<RenderedMarkdown, ContentProblem> {
     let context = PageContext {
         url_path: &source.url_path,
         body_first_line: source.body_first_line,
@@ -259,7 +291,12 @@ fn render_markdown(source: &SourcePage, config: &Config) -> Result<RenderedMarkd
     })
 }
 
-fn render_page(chrome: &Chrome<'_>, built: &[BuiltPage], nav: &Navigation, index: usize) -> anyhow::Result<SplitPage> {
+fn render_page(
+    chrome: &Chrome<'_>,
+    built: &[BuiltPage],
+    nav: &Navigation,
+    index: usize,
+) -> anyhow::Result<SplitPage> {
     let page = &built[index];
     let (prev, next) = nav.neighbours(index);
     let link = |i: usize| Link {
@@ -278,7 +315,8 @@ fn render_page(chrome: &Chrome<'_>, built: &[BuiltPage], nav: &Navigation, index
         next: next.map(link),
         problem: page.problem.as_ref().map(ToString::to_string),
     };
-    render_split(&template).with_context(|| format!("cannot render the page of {}", page.source.file))
+    render_split(&template)
+        .with_context(|| format!("cannot render the page of {}", page.source.file))
 }
 
 fn render_index(

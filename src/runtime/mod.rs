@@ -6,7 +6,7 @@
 use std::ffi::CStr;
 
 /// Full version of the Python rundocs was built against, e.g. `3.11.7`.
-pub const BUILD_PYTHON_VERSION: &str = env!("RUNDOCS_BUILD_PYTHON_VERSION");
+pub const BUILD_PYTHON_VERSION: &str = env!("PYTHON_VERSION_AT_BUILD");
 
 /// The version string of the libpython actually loaded, e.g.
 /// `3.11.7 (main, May  9 2026, 07:35:25) [GCC 12.2.0]`.

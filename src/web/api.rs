@@ -26,13 +26,19 @@ pub async fn snippets(
             "there is no page /{page}; GET /api/snippets without ?page= lists every page's blocks"
         )));
     }
-    let on_page: Vec<_> = snapshot.snippets().iter().filter(|s| s.page == page).collect();
+    let on_page: Vec<_> = snapshot
+        .snippets()
+        .iter()
+        .filter(|s| s.page == page)
+        .collect();
     Ok(HttpResponse::Ok().json(on_page))
 }
 
 /// `GET /healthz`: `200 ok` while the process serves.
 pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok\n")
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("ok\n")
 }
 
 /// Any other path under `/api/`.

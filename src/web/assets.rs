@@ -6,7 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use super::pages::matches_etag;
 use super::AppState;
 
-pub async fn serve(state: web::Data<AppState>, request: HttpRequest, file: web::Path<String>) -> HttpResponse {
+pub async fn serve(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    file: web::Path<String>,
+) -> HttpResponse {
     let Some(asset) = state.assets.get(&file) else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")

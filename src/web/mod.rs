@@ -50,7 +50,9 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .service(
                 web::scope("/api")
                     .service(web::resource("/snippets").route(get_or_head().to(api::snippets)))
-                    .service(web::resource("/live-reload").route(web::get().to(live_reload::stream)))
+                    .service(
+                        web::resource("/live-reload").route(web::get().to(live_reload::stream)),
+                    )
                     .default_service(web::to(api::unknown_route)),
             )
             .service(web::resource("/static/{file}").route(get_or_head().to(assets::serve)))

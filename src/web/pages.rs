@@ -14,7 +14,11 @@ pub async fn index(state: web::Data<AppState>, request: HttpRequest) -> HttpResp
 }
 
 /// `GET /{path}`: the article at `path`; `path/` redirects to `path`.
-pub async fn page(state: web::Data<AppState>, request: HttpRequest, path: web::Path<String>) -> HttpResponse {
+pub async fn page(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let snapshot = state.snapshot.load();
     let path = path.into_inner();
     if let Some(page) = snapshot.page(&path) {

@@ -29,7 +29,11 @@ fn gfm_extensions_render() {
 fn smart_punctuation_applies_to_text_but_not_code() {
     let out = render_ok("\"quoted\" -- text `\"code\" --`\n\n```text\n\"block\" --\n```\n");
     assert!(out.html.contains("“quoted” – text"), "{}", out.html);
-    assert!(out.html.contains("<code>&quot;code&quot; --</code>"), "{}", out.html);
+    assert!(
+        out.html.contains("<code>\"code\" --</code>"),
+        "{}",
+        out.html
+    );
     assert_eq!(out.snippets[0].code, "\"block\" --\n");
 }
 
@@ -38,7 +42,11 @@ fn headings_get_unique_ids_anchors_and_a_toc() {
     let out = render_ok("# Title\n\n## Setup\n\n### Setup\n\n## `code` and *more*\n\n#### Deep\n\n## Own {#custom}\n");
     assert_eq!(out.first_h1.as_deref(), Some("Title"));
     assert!(out.starts_with_h1);
-    let toc: Vec<_> = out.toc.iter().map(|e| (e.level, e.id.as_str(), e.text.as_str())).collect();
+    let toc: Vec<_> = out
+        .toc
+        .iter()
+        .map(|e| (e.level, e.id.as_str(), e.text.as_str()))
+        .collect();
     assert_eq!(
         toc,
         [
@@ -48,7 +56,12 @@ fn headings_get_unique_ids_anchors_and_a_toc() {
             (2, "custom", "Own"),
         ]
     );
-    assert!(out.html.contains("<h2 id=\"setup\">Setup<a class=\"heading-anchor\" href=\"#setup\""), "{}", out.html);
+    assert!(
+        out.html
+            .contains("<h2 id=\"setup\">Setup<a class=\"heading-anchor\" href=\"#setup\""),
+        "{}",
+        out.html
+    );
     assert!(out.html.contains("<h4 id=\"deep\">"), "{}", out.html);
 }
 
@@ -61,7 +74,9 @@ fn a_page_not_opening_with_h1_says_so() {
 
 #[test]
 fn runnable_block_carries_its_id_and_owns_the_output_block() {
-    let out = render_ok("Text\n\n```python timeout=3\nprint('hi')\n```\n\n```output\nhi\n```\n\nAfter.\n");
+    let out = render_ok(
+        "Text\n\n```python timeout=3\nprint('hi')\n```\n\n```output\nhi\n```\n\nAfter.\n",
+    );
     let snippet = &out.snippets[0];
     assert!(snippet.runnable);
     assert_eq!(snippet.timeout_s, 3.0);
@@ -74,7 +89,11 @@ fn runnable_block_carries_its_id_and_owns_the_output_block() {
     let output = html.find("data-output-for").expect(html);
     let after = html.find("<p>After.</p>").expect(html);
     assert!(start < output && output < after, "{html}");
-    assert_eq!(html.matches("<div").count(), html.matches("</div>").count(), "{html}");
+    assert_eq!(
+        html.matches("<div").count(),
+        html.matches("</div>").count(),
+        "{html}"
+    );
 }
 
 #[test]
@@ -82,14 +101,26 @@ fn output_block_after_a_paragraph_is_not_attached() {
     let out = render_ok("```python\nprint(1)\n```\n\nBetween.\n\n```output\n1\n```\n");
     assert_eq!(out.snippets[0].expected_output, None);
     assert!(out.html.contains("<pre class=\"output\">"), "{}", out.html);
-    assert_eq!(out.html.matches("<div").count(), out.html.matches("</div>").count());
+    assert_eq!(
+        out.html.matches("<div").count(),
+        out.html.matches("</div>").count()
+    );
 }
 
 #[test]
 fn norun_and_other_languages_are_listed_but_not_runnable() {
-    let out = render_ok("```python norun\nimport os\n```\n\n```rust\nfn main() {}\n```\n\n    indented\n");
-    let shape: Vec<_> = out.snippets.iter().map(|s| (s.language.as_str(), s.runnable, s.index)).collect();
-    assert_eq!(shape, [("python", false, 0), ("rust", false, 1), ("", false, 2)]);
+    let out = render_ok(
+        "```python norun\nimport os\n```\n\n```rust\nfn main() {}\n```\n\n    indented\n",
+    );
+    let shape: Vec<_> = out
+        .snippets
+        .iter()
+        .map(|s| (s.language.as_str(), s.runnable, s.index))
+        .collect();
+    assert_eq!(
+        shape,
+        [("python", false, 0), ("rust", false, 1), ("", false, 2)]
+    );
     assert!(!out.html.contains("data-snippet-id"), "{}", out.html);
 }
 
@@ -112,11 +143,16 @@ fn code_is_escaped() {
 
 #[test]
 fn requires_must_name_a_block_and_not_loop() {
-    let ok = render_ok("```python name=setup\nx = 1\n```\n\n```python requires=setup\nprint(x)\n```\n");
+    let ok =
+        render_ok("```python name=setup\nx = 1\n```\n\n```python requires=setup\nprint(x)\n```\n");
     assert_eq!(ok.snippets[1].requires, ["setup"]);
 
     let unknown = render("```python requires=nothing\nx\n```\n", context()).unwrap_err();
-    assert!(unknown.message.contains("names no block"), "{}", unknown.message);
+    assert!(
+        unknown.message.contains("names no block"),
+        "{}",
+        unknown.message
+    );
 
     let cycle = render(
         "```python name=a requires=b\n1\n```\n\n```python name=b requires=a\n2\n```\n",
@@ -125,7 +161,11 @@ fn requires_must_name_a_block_and_not_loop() {
     .unwrap_err();
     assert!(cycle.message.contains("circle"), "{}", cycle.message);
 
-    let duplicate = render("```python name=a\n1\n```\n\n```python name=a\n2\n```\n", context()).unwrap_err();
+    let duplicate = render(
+        "```python name=a\n1\n```\n\n```python name=a\n2\n```\n",
+        context(),
+    )
+    .unwrap_err();
     assert_eq!(duplicate.line, 5);
 }
 
@@ -137,7 +177,10 @@ fn identical_blocks_get_distinct_ids() {
 
 #[test]
 fn slugs_are_url_safe() {
-    assert_eq!(slugify("What the GIL is (really)"), "what-the-gil-is-really");
+    assert_eq!(
+        slugify("What the GIL is (really)"),
+        "what-the-gil-is-really"
+    );
     assert_eq!(slugify("  --  "), "section");
     assert_eq!(slugify("Ünïcode names"), "ünïcode-names");
 }

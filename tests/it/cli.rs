@@ -1,0 +1,178 @@
+//! The `rundocs` binary itself: version, configuration errors, serving.
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use super::helpers::fixture;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_rundocs");
+
+/// Runs the binary to completion; one that is still running after 20 s
+/// (it started serving when it should have refused) is killed.
+fn rundocs(args: &[&str], dir: &std::path::Path, env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BINARY);
+    command
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().expect("rundocs runs");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn version_names_the_embedded_python_it_was_built_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = rundocs(&["--version"], dir.path(), &[]);
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let expected = format!(
+        "embedded Python {} ",
+        rundocs::runtime::BUILD_PYTHON_VERSION
+    );
+    assert!(stdout.contains(&expected), "{stdout}");
+    assert!(!stdout.contains("warning"), "{stdout}");
+}
+
+#[test]
+fn bad_values_name_the_key_and_what_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = fixture("site");
+    let site = site.to_str().unwrap();
+    for (args, env, needles) in [
+        (
+            vec!["--bind", "localhost"],
+            vec![],
+            vec!["`bind`", "IP:PORT"],
+        ),
+        (
+            vec!["--content", "/no/such/dir"],
+            vec![],
+            vec!["`content`", "/no/such/dir"],
+        ),
+        (vec!["--watch"], vec![], vec!["`watch`", "--content"]),
+        (
+            vec!["--content", site],
+            vec![("RUNDOCS_BIND", "nope")],
+            vec!["`bind`", "nope"],
+        ),
+        (
+            vec!["--content", site],
+            vec![("RUNDOCS_RUN__TIMEOUT_S", "0")],
+            vec!["run.timeout_s"],
+        ),
+        (
+            vec!["--content", site],
+            vec![("RUNDOCS_LOG", "=")],
+            vec!["`log`"],
+        ),
+        (
+            vec!["--config", "missing.toml"],
+            vec![],
+            vec!["missing.toml", "does not exist"],
+        ),
+    ] {
+        let output = rundocs(&args, dir.path(), &env);
+        assert!(!output.status.success(), "{args:?} {env:?} should fail");
+        let message = stderr(&output);
+        for needle in needles {
+            assert!(message.contains(needle), "{args:?} {env:?}: {message}");
+        }
+    }
+}
+
+#[test]
+fn config_file_mistakes_are_reported_with_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("rundocs.toml"), "contnet = \"docs\"\n").unwrap();
+    let message = stderr(&rundocs(&[], dir.path(), &[]));
+    assert!(message.contains("contnet"), "{message}");
+    assert!(
+        message.contains("content"),
+        "the accepted keys are listed: {message}"
+    );
+
+    std::fs::write(
+        dir.path().join("rundocs.toml"),
+        "[run]\ntimeout_s = \"soon\"\n",
+    )
+    .unwrap();
+    let message = stderr(&rundocs(&[], dir.path(), &[]));
+    assert!(message.contains("timeout_s"), "{message}");
+    assert!(message.contains("rundocs.toml"), "{message}");
+}
+
+/// Starts the binary on a free port and returns it with its address.
+async fn serve(args: &[&str], dir: &std::path::Path) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(BINARY)
+        .args(args)
+        .args(["--bind", "127.0.0.1:0"])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("the server starts")
+        .unwrap()
+        .unwrap();
+    let addr = line.rsplit("http://").next().unwrap().trim().to_string();
+    (child, format!("http://{addr}"))
+}
+
+#[tokio::test]
+async fn config_file_is_read_relative_to_itself_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("docs")).unwrap();
+    std::fs::write(dir.path().join("docs/one.md"), "# One\n").unwrap();
+    std::fs::write(
+        dir.path().join("rundocs.toml"),
+        "content = \"docs\"\ntitle = \"Team wiki\"\nbind = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    let (_child, base) = serve(&[], dir.path()).await;
+    let html = reqwest::get(format!("{base}/one"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<title>One · Team wiki</title>"), "{html}");
+}
+
+#[tokio::test]
+async fn the_binary_serves_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = fixture("site");
+    let (mut child, base) =
+        serve(&["serve", "--content", site.to_str().unwrap()], dir.path()).await;
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let pid = child.id().unwrap().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the server exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}

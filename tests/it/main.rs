@@ -1,0 +1,9 @@
+//! Integration tests: the real app on a free port, real HTTP, fixture content.
+//! See tests/README.md for how to add a case.
+mod assets;
+mod cli;
+mod helpers;
+mod problems;
+mod site;
+mod snippets;
+mod watch;
