@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# The site benchmark: page throughput/latency of rundocs against nginx serving
-# the same bytes, and start-up time / idle RSS for a generated 1,000-page site.
+# The site benchmark (results go in BENCHMARKS.md, section "Site").
 #
 #   scripts/bench-site.sh            (from the repository root)
 #
-# Everything runs on 127.0.0.1 and every load run is bounded in time. The
-# script installs what it lacks on Debian (nginx, wrk, curl, python3), builds
-# the release binary under `nice`, starts its own servers (stopped on exit),
-# writes raw results to bench-results/site-<timestamp>/ and prints a summary.
+# 1. Page throughput and latency: wrk against a page served by rundocs
+#    (release build) and by nginx serving the very same bytes, saved from
+#    rundocs to disk. Two pages: PAGE of the bundled site, and BIG_PAGE of a
+#    generated PAGES-page site (every page of which carries a PAGES-entry
+#    sidebar). Rounds alternate rundocs/nginx; the summary gives medians.
+# 2. Start-up time (process start -> GET /healthz answers 200) and RSS of the
+#    generated site, over STARTUP_RUNS runs.
 #
-# Knobs (environment): THREADS=2 CONNECTIONS=32 DURATION=15s WARMUP=3s
-# ROUNDS=3 (alternating rundocs/nginx), PAGE=/getting-started,
-# NGINX_WORKERS=2, NGINX_EXTRA='' (more http-level nginx directives, e.g.
-# 'open_file_cache max=16;'), PAGES=1000 (generated site), STARTUP_RUNS=9,
-# SKIP_BUILD=1 (use the existing target/release/rundocs).
+# Everything listens on 127.0.0.1 and every load run is bounded in time. The
+# script installs what it lacks on Debian (nginx, wrk, curl, python3), builds
+# the release binary under `nice`, stops every server it started on exit,
+# writes raw results to bench-results/site-<UTC timestamp>/ and prints a
+# summary (also saved as summary.txt there).
+#
+# Knobs (environment), defaults in brackets: THREADS [2], CONNECTIONS [32],
+# DURATION [15s], WARMUP [3s], ROUNDS [3], PAGE [/getting-started],
+# BIG_PAGE [/section-01/page-050; empty to skip], PAGES [1000],
+# STARTUP_RUNS [9], NGINX_WORKERS [2], NGINX_EXTRA [extra http-level nginx
+# directives, e.g. 'open_file_cache max=16;'], SKIP_BUILD [0; 1 uses the
+# existing binary].
 set -euo pipefail
 
 THREADS=${THREADS:-2}
@@ -22,44 +31,45 @@ DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 ROUNDS=${ROUNDS:-3}
 PAGE=${PAGE:-/getting-started}
-NGINX_WORKERS=${NGINX_WORKERS:-2}
-NGINX_EXTRA=${NGINX_EXTRA:-}
+BIG_PAGE=${BIG_PAGE-/section-01/page-050}
 PAGES=${PAGES:-1000}
 STARTUP_RUNS=${STARTUP_RUNS:-9}
+NGINX_WORKERS=${NGINX_WORKERS:-2}
+NGINX_EXTRA=${NGINX_EXTRA:-}
 SKIP_BUILD=${SKIP_BUILD:-0}
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/rundocs
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-RESULTS=$ROOT/bench-results/site-$STAMP
+RESULTS=$ROOT/bench-results/site-$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$RESULTS"
 TMP=$(mktemp -d /tmp/rundocs-bench.XXXXXX)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# --- cleanup: stop every server this script started, by PID -----------------
+# --- cleanup: stop every server this script started, by PID ---------------------
 PIDS=()
+SUDO=""
 POLICY_RC_CREATED=0
-cleanup() {
+stop_pids() {
     local pid
-    for pid in "${PIDS[@]}"; do
-        kill -TERM "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done
+}
+cleanup() {
+    stop_pids "${PIDS[@]}"
     if [[ $POLICY_RC_CREATED == 1 ]]; then $SUDO rm -f /usr/sbin/policy-rc.d; fi
     rm -rf "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# --- tools ------------------------------------------------------------------
-SUDO=""
+# --- tools ------------------------------------------------------------------------
 if [[ $(id -u) != 0 ]]; then SUDO="sudo"; fi
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 missing=()
@@ -80,38 +90,42 @@ if ((${#missing[@]})); then
     NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 fi
 
-# --- build ------------------------------------------------------------------
+# --- build ------------------------------------------------------------------------
 if [[ $SKIP_BUILD != 1 ]]; then
     log "building the release binary (nice cargo build --release)"
     nice -n 10 cargo build --release >&2
 fi
 [[ -x $BIN ]] || die "no binary at $BIN"
 
+# --- helpers ----------------------------------------------------------------------
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Sum of utime+stime (clock ticks) of the given PIDs.
+# The fields of /proc/PID/stat after "pid (comm) ", in array F (F[0] is field 3).
+read_stat() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    read -r -a F <<<"${stat##*) }"
+}
+
+# Sum of utime+stime, in clock ticks, of the given PIDs.
 cpu_ticks() {
-    local total=0 pid stat
+    local total=0 pid
     for pid in "$@"; do
-        stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-        stat=${stat##*) }   # drop "pid (comm) "
-        read -r -a f <<<"$stat"
-        total=$((total + f[11] + f[12]))   # fields 14 and 15 of the full line
+        read_stat "$pid" || continue
+        total=$((total + F[11] + F[12]))   # fields 14 and 15
     done
     echo "$total"
 }
 
-# PIDs whose parent is $1 (from /proc, so procps is not needed).
+# PIDs whose parent is $1 (read from /proc, so procps is not needed).
 children_of() {
-    local stat pid rest
+    local stat pid
     for stat in /proc/[0-9]*/stat; do
         pid=${stat#/proc/}; pid=${pid%/stat}
-        rest=$(cat "$stat" 2>/dev/null) || continue
-        rest=${rest##*) }
-        read -r -a f <<<"$rest"
-        [[ ${f[1]} == "$1" ]] && printf '%s ' "$pid"
+        read_stat "$pid" || continue
+        [[ ${F[1]} == "$1" ]] && printf '%s ' "$pid"
     done
     return 0
 }
@@ -125,7 +139,23 @@ rss_kb() {
     echo "$total"
 }
 
-# --- machine ------------------------------------------------------------------
+# start_rundocs NAME ARGS...: starts rundocs on a free port; sets RUNDOCS_PID and RUNDOCS_ADDR.
+start_rundocs() {
+    local name=$1
+    shift
+    RUNDOCS_LOG=warn NO_COLOR=1 "$BIN" --bind 127.0.0.1:0 "$@" >"$TMP/$name.out" 2>"$RESULTS/$name.stderr" &
+    RUNDOCS_PID=$!
+    PIDS+=("$RUNDOCS_PID")
+    for _ in $(seq 300); do
+        grep -q 'rundocs is serving on http://' "$TMP/$name.out" 2>/dev/null && break
+        kill -0 "$RUNDOCS_PID" 2>/dev/null || die "rundocs exited; see $RESULTS/$name.stderr"
+        sleep 0.1
+    done
+    RUNDOCS_ADDR=$(sed -n 's|.*rundocs is serving on http://\([^ ]*\).*|\1|p' "$TMP/$name.out" | head -n1)
+    [[ -n $RUNDOCS_ADDR ]] || die "rundocs did not say where it listens"
+}
+
+# --- machine ------------------------------------------------------------------------
 {
     echo "date_utc: $(date -u '+%Y-%m-%d %H:%M:%S')"
     echo "nproc: $(nproc)"
@@ -136,38 +166,44 @@ rss_kb() {
     echo "nginx: $($NGINX -v 2>&1 | sed 's/^nginx version: //')"
     echo "wrk: $(wrk -v 2>&1 | head -n1 | awk '{print $1, $2}')"
     echo "rundocs: $("$BIN" --version 2>/dev/null | head -n1)"
-    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty tree)')"
+    echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
     echo "load_before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$RESULTS/machine.txt"
 cat "$RESULTS/machine.txt" >&2
-busy=$(awk '{print ($1 > 0.5)}' /proc/loadavg)
-if [[ $busy == 1 ]]; then
-    log "warning: load average is $(cut -d' ' -f1 /proc/loadavg): other work shares the CPUs and will skew the numbers"
+if [[ $(awk '{print ($1 > 0.5)}' /proc/loadavg) == 1 ]]; then
+    log "warning: load average $(cut -d' ' -f1 /proc/loadavg): other work shares the CPUs and will skew the numbers"
 fi
 
-# --- 1. page throughput: rundocs vs nginx, same bytes ----------------------------
-log "starting rundocs (bundled site)"
-RUNDOCS_LOG=warn NO_COLOR=1 "$BIN" --bind 127.0.0.1:0 >"$TMP/rundocs.out" 2>"$RESULTS/rundocs-bundled.stderr" &
-RUNDOCS_PID=$!
-PIDS+=("$RUNDOCS_PID")
-for _ in $(seq 300); do
-    grep -q 'rundocs is serving on http://' "$TMP/rundocs.out" 2>/dev/null && break
-    kill -0 "$RUNDOCS_PID" 2>/dev/null || die "rundocs exited; see $RESULTS/rundocs-bundled.stderr"
-    sleep 0.1
-done
-RUNDOCS_ADDR=$(sed -n 's|.*rundocs is serving on http://\([^ ]*\).*|\1|p' "$TMP/rundocs.out" | head -n1)
-[[ -n $RUNDOCS_ADDR ]] || die "rundocs did not say where it listens"
-RUNDOCS_URL="http://$RUNDOCS_ADDR$PAGE"
+# --- the generated site -------------------------------------------------------------
+log "generating $PAGES pages"
+SITE=$TMP/site/content
+python3 scripts/gen-pages.py "$SITE" --pages "$PAGES" | tee "$RESULTS/generated.txt" >&2
 
+# --- 1. page throughput: rundocs vs nginx, same bytes ---------------------------------
 HTML_ROOT=$TMP/html
-mkdir -p "$HTML_ROOT/$(dirname "${PAGE#/}")"
-code=$(curl -sS -o "$HTML_ROOT/${PAGE#/}" -D "$RESULTS/headers-rundocs.txt" -w '%{http_code}' "$RUNDOCS_URL")
-[[ $code == 200 ]] || die "GET $RUNDOCS_URL answered $code; pick a PAGE from curl -s http://$RUNDOCS_ADDR/api/snippets"
-if grep -qi '^content-encoding:' "$RESULTS/headers-rundocs.txt"; then
-    die "rundocs compressed a response to a request without Accept-Encoding"
+mkdir -p "$HTML_ROOT"
+BENCH_PAGES=(small)
+start_rundocs rundocs-bundled
+SMALL_PID=$RUNDOCS_PID SMALL_ADDR=$RUNDOCS_ADDR
+if [[ -n $BIG_PAGE ]]; then
+    BENCH_PAGES+=(big)
+    start_rundocs rundocs-generated --content "$SITE"
+    BIG_PID=$RUNDOCS_PID BIG_ADDR=$RUNDOCS_ADDR
 fi
-BODY_BYTES=$(stat -c %s "$HTML_ROOT/${PAGE#/}")
-cp "$HTML_ROOT/${PAGE#/}" "$RESULTS/page.html"
+
+# save_page KIND ADDR PATH: saves the page for nginx, checks it is uncompressed.
+save_page() {
+    local kind=$1 addr=$2 path=$3 file=$HTML_ROOT/${3#/} code
+    mkdir -p "$(dirname "$file")"
+    code=$(curl -sS -o "$file" -D "$RESULTS/headers-rundocs-$kind.txt" -w '%{http_code}' "http://$addr$path")
+    [[ $code == 200 ]] || die "GET http://$addr$path answered $code; pick a page from http://$addr/ or /api/snippets"
+    if grep -qi '^content-encoding:' "$RESULTS/headers-rundocs-$kind.txt"; then
+        die "rundocs compressed a response to a request without Accept-Encoding"
+    fi
+    cp "$file" "$RESULTS/page-$kind.html"
+}
+save_page small "$SMALL_ADDR" "$PAGE"
+[[ -z $BIG_PAGE ]] || save_page big "$BIG_ADDR" "$BIG_PAGE"
 
 NGINX_PORT=$(free_port)
 mkdir -p "$TMP/nginx"
@@ -185,8 +221,8 @@ http {
     tcp_nopush on;
     tcp_nodelay on;
     keepalive_timeout 65;
-    keepalive_requests 1000000;   # like actix: never close a keep-alive connection for its count
-    gzip off;                     # wrk sends no Accept-Encoding anyway
+    keepalive_requests 1000000;   # like actix: no cap on requests per connection
+    gzip off;                     # as rundocs without Accept-Encoding: identity
     types { }
     default_type text/html;
     charset utf-8;
@@ -214,19 +250,20 @@ log "starting nginx on 127.0.0.1:$NGINX_PORT ($NGINX_WORKERS workers)"
 "$NGINX" -p "$TMP/nginx/" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" &
 NGINX_PID=$!
 PIDS+=("$NGINX_PID")
-NGINX_URL="http://127.0.0.1:$NGINX_PORT$PAGE"
+NGINX_ADDR=127.0.0.1:$NGINX_PORT
 for _ in $(seq 100); do
-    curl -s -o /dev/null "$NGINX_URL" && break
+    curl -s -o /dev/null "http://$NGINX_ADDR$PAGE" && break
     kill -0 "$NGINX_PID" 2>/dev/null || die "nginx exited: $(cat "$TMP/nginx/error.log")"
     sleep 0.1
 done
-curl -sS -o "$TMP/from-nginx.html" -D "$RESULTS/headers-nginx.txt" "$NGINX_URL"
-cmp -s "$TMP/from-nginx.html" "$HTML_ROOT/${PAGE#/}" || die "nginx does not serve the same bytes as rundocs"
-if grep -qi '^content-encoding:' "$RESULTS/headers-nginx.txt"; then die "nginx compressed the response"; fi
+sleep 0.5
 NGINX_WORKER_PIDS=$(children_of "$NGINX_PID")
-HDR_RUNDOCS=$(( $(stat -c %s "$RESULTS/headers-rundocs.txt") ))
-HDR_NGINX=$(( $(stat -c %s "$RESULTS/headers-nginx.txt") ))
-log "page $PAGE: $BODY_BYTES bytes of body; headers $HDR_RUNDOCS B (rundocs) / $HDR_NGINX B (nginx)"
+for kind in "${BENCH_PAGES[@]}"; do
+    if [[ $kind == small ]]; then path=$PAGE; else path=$BIG_PAGE; fi
+    curl -sS -o "$TMP/from-nginx.html" -D "$RESULTS/headers-nginx-$kind.txt" "http://$NGINX_ADDR$path"
+    cmp -s "$TMP/from-nginx.html" "$RESULTS/page-$kind.html" || die "nginx does not serve the same bytes as rundocs for $path"
+    if grep -qi '^content-encoding:' "$RESULTS/headers-nginx-$kind.txt"; then die "nginx compressed the response"; fi
+done
 
 cat >"$TMP/stats.lua" <<'EOF'
 done = function(summary, latency, requests)
@@ -240,53 +277,62 @@ end
 EOF
 
 TSV=$RESULTS/wrk.tsv
-printf 'server\tround\trps\tp50_us\tp90_us\tp99_us\tmax_us\terrors\tserver_cpu_s\twrk_cpu_s\n' >"$TSV"
+printf 'page\tserver\tround\trps\tp50_us\tp90_us\tp99_us\tmax_us\terrors\tserver_cpu_s\twrk_cpu_s\tbody_bytes\theader_bytes\n' >"$TSV"
 CLK_TCK=$(getconf CLK_TCK)
-run_wrk() { # name url round
-    local name=$1 url=$2 round=$3 out=$RESULTS/wrk-$1-$3.txt before after pids
-    if [[ $name == rundocs ]]; then pids=$RUNDOCS_PID; else pids="$NGINX_PID $NGINX_WORKER_PIDS"; fi
+run_wrk() { # KIND SERVER ROUND
+    local kind=$1 server=$2 round=$3 out=$RESULTS/wrk-$1-$2-$3.txt before after pids addr path
+    if [[ $kind == small ]]; then path=$PAGE; else path=$BIG_PAGE; fi
+    case $server/$kind in
+        rundocs/small) pids=$SMALL_PID addr=$SMALL_ADDR ;;
+        rundocs/big) pids=$BIG_PID addr=$BIG_ADDR ;;
+        nginx/*) pids="$NGINX_PID $NGINX_WORKER_PIDS" addr=$NGINX_ADDR ;;
+    esac
     # shellcheck disable=SC2086
     before=$(cpu_ticks $pids)
     local TIMEFORMAT='%U %S'
-    { time wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency -s "$TMP/stats.lua" "$url" >"$out" ; } 2>"$TMP/time.txt"
+    { time wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 5s --latency -s "$TMP/stats.lua" \
+        "http://$addr$path" >"$out"; } 2>"$TMP/time.txt"
     # shellcheck disable=SC2086
     after=$(cpu_ticks $pids)
-    python3 - "$out" "$TMP/time.txt" "$name" "$round" "$before" "$after" "$CLK_TCK" >>"$TSV" <<'EOF'
-import re, sys
-out, timefile, name, rnd, before, after, tck = sys.argv[1:]
+    python3 - "$out" "$TMP/time.txt" "$kind" "$server" "$round" "$before" "$after" "$CLK_TCK" \
+        "$RESULTS/page-$kind.html" "$RESULTS/headers-$server-$kind.txt" >>"$TSV" <<'EOF'
+import os, re, sys
+out, timefile, kind, server, rnd, before, after, tck, body, headers = sys.argv[1:]
 line = next(l for l in open(out) if l.startswith("BENCH "))
 v = {k: int(float(x)) for k, x in re.findall(r"(\w+)=([\d.]+)", line)}
 user, sys_ = map(float, open(timefile).read().split()[-2:])
 rps = v["requests"] / (v["duration_us"] / 1e6)
-print(f"{name}\t{rnd}\t{rps:.0f}\t{v['p50_us']}\t{v['p90_us']}\t{v['p99_us']}\t{v['max_us']}\t{v['errors']}"
-      f"\t{(int(after) - int(before)) / int(tck):.2f}\t{user + sys_:.2f}")
+print(f"{kind}\t{server}\t{rnd}\t{rps:.0f}\t{v['p50_us']}\t{v['p90_us']}\t{v['p99_us']}\t{v['max_us']}\t{v['errors']}"
+      f"\t{(int(after) - int(before)) / int(tck):.2f}\t{user + sys_:.2f}\t{os.path.getsize(body)}\t{os.path.getsize(headers)}")
 EOF
     tail -n1 "$TSV" >&2
 }
 
-log "warm-up ($WARMUP each)"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$RUNDOCS_URL" >"$RESULTS/warmup-rundocs.txt"
-wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "$NGINX_URL" >"$RESULTS/warmup-nginx.txt"
-log "measuring: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS rounds, alternating"
-for round in $(seq "$ROUNDS"); do
-    if ((round % 2)); then order="rundocs nginx"; else order="nginx rundocs"; fi
-    for name in $order; do
-        if [[ $name == rundocs ]]; then run_wrk rundocs "$RUNDOCS_URL" "$round"; else run_wrk nginx "$NGINX_URL" "$round"; fi
-        sleep 1
+log "measuring: wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $ROUNDS rounds alternating rundocs/nginx, after a $WARMUP warm-up"
+for kind in "${BENCH_PAGES[@]}"; do
+    if [[ $kind == small ]]; then path=$PAGE raddr=$SMALL_ADDR; else path=$BIG_PAGE raddr=$BIG_ADDR; fi
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://$raddr$path" >"$RESULTS/warmup-$kind-rundocs.txt"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://$NGINX_ADDR$path" >"$RESULTS/warmup-$kind-nginx.txt"
+    for round in $(seq "$ROUNDS"); do
+        if ((round % 2)); then order="rundocs nginx"; else order="nginx rundocs"; fi
+        for server in $order; do
+            run_wrk "$kind" "$server" "$round"
+            sleep 1
+        done
     done
 done
-# shellcheck disable=SC2086
-echo "rundocs_rss_kb_after_load=$(rss_kb "$RUNDOCS_PID")" >"$RESULTS/rss-after-load.txt"
-# shellcheck disable=SC2086
-echo "nginx_rss_kb_after_load=$(rss_kb $NGINX_PID $NGINX_WORKER_PIDS)" >>"$RESULTS/rss-after-load.txt"
-for pid in "$RUNDOCS_PID" "$NGINX_PID"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+{
+    echo "rundocs_bundled_rss_kb=$(rss_kb "$SMALL_PID")"
+    [[ -z $BIG_PAGE ]] || echo "rundocs_generated_rss_kb=$(rss_kb "$BIG_PID")"
+    # shellcheck disable=SC2086
+    echo "nginx_rss_kb=$(rss_kb $NGINX_PID $NGINX_WORKER_PIDS)"
+} >"$RESULTS/rss-after-load.txt"
+stop_pids "${PIDS[@]}"
 PIDS=()
 
-# --- 2. start-up time and idle RSS, generated site -------------------------------
-log "generating $PAGES pages"
-python3 scripts/gen-pages.py "$TMP/site/content" --pages "$PAGES" | tee "$RESULTS/generated.txt" >&2
-log "start-up: $STARTUP_RUNS runs until GET /healthz answers 200"
-python3 - "$BIN" "$TMP/site/content" "$TMP/site/content.urls" "$STARTUP_RUNS" "$RESULTS/startup.json" <<'EOF'
+# --- 2. start-up time and RSS, generated site -----------------------------------------
+log "start-up: $STARTUP_RUNS runs of rundocs --content <$PAGES pages>, until GET /healthz answers 200"
+python3 - "$BIN" "$SITE" "$SITE.urls" "$STARTUP_RUNS" "$RESULTS/startup.json" <<'EOF'
 import http.client, json, os, re, signal, socket, subprocess, sys, time
 
 binary, content, urls_file, runs, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
@@ -301,19 +347,14 @@ def status_kb(pid):
     fields = {}
     for line in open(f"/proc/{pid}/status"):
         key, _, value = line.partition(":")
-        if key in ("VmRSS", "VmHWM", "Threads"):
+        if key in ("VmRSS", "VmHWM", "RssAnon", "Threads"):
             fields[key] = int(value.split()[0])
     return fields
-
-def get(conn, path):
-    conn.request("GET", path)
-    response = conn.getresponse()
-    body = response.read()
-    return response.status, len(body)
 
 results = []
 for run in range(runs):
     port = free_port()
+    # rundocs=info adds the one "content loaded ... elapsed_ms" line.
     env = dict(os.environ, RUNDOCS_LOG="warn,rundocs=info", NO_COLOR="1")
     started = time.perf_counter()
     proc = subprocess.Popen([binary, "--content", content, "--bind", f"127.0.0.1:{port}"],
@@ -323,8 +364,8 @@ for run in range(runs):
         while time.perf_counter() - started < 30:
             if proc.poll() is not None:
                 sys.exit(f"rundocs exited with {proc.returncode}: {proc.stderr.read().decode()}")
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
                 conn.request("GET", "/healthz")
                 if conn.getresponse().status == 200:
                     ready = time.perf_counter() - started
@@ -339,13 +380,14 @@ for run in range(runs):
         time.sleep(1.0)
         idle = status_kb(proc.pid)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        served = 0
-        biggest = 0
+        served = biggest = 0
         fetch_started = time.perf_counter()
         for url in urls:
-            status, size = get(conn, url)
-            if status != 200:
-                sys.exit(f"GET {url} answered {status}")
+            conn.request("GET", url)
+            response = conn.getresponse()
+            size = len(response.read())
+            if response.status != 200:
+                sys.exit(f"GET {url} answered {response.status}")
             served += size
             biggest = max(biggest, size)
         fetch_s = time.perf_counter() - fetch_started
@@ -360,67 +402,83 @@ for run in range(runs):
             proc.kill()
             proc.wait()
     stderr = re.sub(r"\x1b\[[0-9;]*m", "", proc.stderr.read().decode(errors="replace"))
-    match = re.search(r"content loaded.*?pages\W*(\d+).*?elapsed_ms\W*([\d.]+)", stderr)
-    results.append({
-        "ready_s": ready,
+    match = re.search(r"content loaded.*?pages=(\d+).*?elapsed_ms=([\d.]+)", stderr)
+    r = {
+        "ready_ms": ready * 1e3,
         "snapshot_ms": float(match.group(2)) if match else None,
-        "pages": int(match.group(1)) if match else None,
+        "pages_served": int(match.group(1)) if match else None,
         "idle_rss_kb": idle["VmRSS"],
+        "idle_rss_anon_kb": idle["RssAnon"],
+        "rss_after_serving_all_kb": after["VmRSS"],
         "peak_rss_kb": after["VmHWM"],
         "threads": idle["Threads"],
-        "rss_after_serving_all_kb": after["VmRSS"],
         "served_bytes": served,
         "largest_page_bytes": biggest,
-        "serve_all_s": fetch_s,
-    })
-    r = results[-1]
-    print(f"run {run + 1}: ready in {ready * 1e3:.0f} ms (snapshot {r['snapshot_ms']} ms), idle RSS "
-          f"{r['idle_rss_kb'] / 1024:.1f} MiB, after serving {len(urls)} pages {r['rss_after_serving_all_kb'] / 1024:.1f} MiB, "
-          f"peak {r['peak_rss_kb'] / 1024:.1f} MiB", file=sys.stderr)
-json.dump({"pages": len(urls), "runs": results}, open(out, "w"), indent=1)
+        "serve_all_ms": fetch_s * 1e3,
+    }
+    results.append(r)
+    snapshot = f"{r['snapshot_ms']:.0f} ms" if match else "?"
+    print(f"run {run + 1}: healthz 200 after {r['ready_ms']:.0f} ms (snapshot {snapshot}), idle RSS "
+          f"{r['idle_rss_kb'] / 1024:.1f} MiB, after serving all {len(urls)} pages "
+          f"{r['rss_after_serving_all_kb'] / 1024:.1f} MiB, peak {r['peak_rss_kb'] / 1024:.1f} MiB", file=sys.stderr)
+json.dump({"files": len(urls), "runs": results}, open(out, "w"), indent=1)
 EOF
-
 echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine.txt"
 
-# --- summary --------------------------------------------------------------------
-python3 - "$RESULTS" "$BODY_BYTES" "$HDR_RUNDOCS" "$HDR_NGINX" "$THREADS" "$CONNECTIONS" "$DURATION" "$NGINX_WORKERS" <<'EOF' | tee "$RESULTS/summary.txt"
-import csv, json, statistics, sys
-results, body, hdr_r, hdr_n, threads, conns, duration, workers = sys.argv[1:]
+# --- summary ----------------------------------------------------------------------------
+python3 - "$RESULTS" "$THREADS" "$CONNECTIONS" "$DURATION" "$NGINX_WORKERS" "$PAGE" "$BIG_PAGE" "$PAGES" <<'EOF' | tee "$RESULTS/summary.txt"
+import csv, json, statistics as st, sys
+results, threads, conns, duration, workers, page, big_page, pages = sys.argv[1:]
 rows = list(csv.DictReader(open(f"{results}/wrk.tsv"), delimiter="\t"))
-def med(name, key):
-    return statistics.median(float(r[key]) for r in rows if r["server"] == name)
-def each(name, key, fmt="{:.0f}"):
-    return ", ".join(fmt.format(float(r[key])) for r in rows if r["server"] == name)
 machine = dict(line.rstrip("\n").split(": ", 1) for line in open(f"{results}/machine.txt"))
-s = json.load(open(f"{results}/startup.json"))
-ready = sorted(r["ready_s"] * 1e3 for r in s["runs"])
-snap = sorted(r["snapshot_ms"] for r in s["runs"] if r["snapshot_ms"] is not None)
-idle = [r["idle_rss_kb"] / 1024 for r in s["runs"]]
-after = [r["rss_after_serving_all_kb"] / 1024 for r in s["runs"]]
-peak = [r["peak_rss_kb"] / 1024 for r in s["runs"]]
-ratio = med("rundocs", "rps") / med("nginx", "rps")
-p99r, p99n = med("rundocs", "p99_us") / 1e3, med("nginx", "p99_us") / 1e3
+MiB = 1024
 ok = lambda c: "met" if c else "MISSED"
+
+def pick(kind, server, key):
+    return [float(r[key]) for r in rows if r["page"] == kind and r["server"] == server]
+
 print(f"""
-Site benchmark, {machine['date_utc']} UTC; load average before {machine['load_before']}, after {machine['load_after']}
-machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['mem']}, wrk and the server share them
-page: {body} B body (headers {hdr_r} B rundocs / {hdr_n} B nginx); wrk -t{threads} -c{conns} -d{duration} --latency; nginx {workers} workers
-rounds: {len(rows) // 2}, medians below (per round in brackets)
+Site benchmark, {machine['date_utc']} UTC, {machine['git']}
+machine: {machine['nproc']} CPUs ({machine['cpu']}), {machine['mem']}; {machine['kernel']}
+load average before {machine['load_before']}, after {machine['load_after']}
+wrk -t{threads} -c{conns} -d{duration} --latency on 127.0.0.1; wrk and the server share the {machine['nproc']} CPUs;
+rundocs: 2 actix workers; nginx: {workers} workers, same bytes from disk. Medians of the rounds; every round in brackets.
+""")
+print("| page | server | req/s | p50 ms | p99 ms | server CPU s | wrk CPU s | errors | body B |")
+print("|---|---|---|---|---|---|---|---|---|")
+ratios = {}
+for kind, path in (("small", page), ("big", big_page)):
+    if not pick(kind, "rundocs", "rps"):
+        continue
+    for server in ("rundocs", "nginx"):
+        med = lambda key: st.median(pick(kind, server, key))
+        each = ", ".join(f"{x:.0f}" for x in pick(kind, server, "rps"))
+        print(f"| {path} | {server} | {med('rps'):.0f} [{each}] | {med('p50_us') / 1e3:.2f} | {med('p99_us') / 1e3:.2f} "
+              f"| {med('server_cpu_s'):.1f} | {med('wrk_cpu_s'):.1f} | {sum(pick(kind, server, 'errors')):.0f} | {med('body_bytes'):.0f} |")
+    rps = st.median(pick(kind, "rundocs", "rps")) / st.median(pick(kind, "nginx", "rps"))
+    p99 = st.median(pick(kind, "rundocs", "p99_us")) / st.median(pick(kind, "nginx", "p99_us"))
+    ratios[path] = (rps, p99)
+print()
+for path, (rps, p99) in ratios.items():
+    print(f"{path}: rundocs/nginx throughput {rps:.2f}x (goal >= 0.8x: {ok(rps >= 0.8)}), p99 latency rundocs/nginx {p99:.2f}x")
 
-| server  | req/s (median)  | p50 ms | p99 ms | server CPU s | wrk CPU s | errors |
-|---------|-----------------|--------|--------|--------------|-----------|--------|
-| rundocs | {med('rundocs','rps'):>15.0f} | {med('rundocs','p50_us')/1e3:>6.2f} | {p99r:>6.2f} | {med('rundocs','server_cpu_s'):>12.1f} | {med('rundocs','wrk_cpu_s'):>9.1f} | {med('rundocs','errors'):>6.0f} |
-| nginx   | {med('nginx','rps'):>15.0f} | {med('nginx','p50_us')/1e3:>6.2f} | {p99n:>6.2f} | {med('nginx','server_cpu_s'):>12.1f} | {med('nginx','wrk_cpu_s'):>9.1f} | {med('nginx','errors'):>6.0f} |
-  rundocs req/s per round: [{each('rundocs','rps')}]   nginx: [{each('nginx','rps')}]
-  rundocs/nginx throughput: {ratio:.2f}x  (goal >= 0.8x: {ok(ratio >= 0.8)})   p99 rundocs/nginx: {p99r / p99n:.2f}x
-
-Start-up, {s['pages']} generated pages, {len(ready)} runs (process start -> GET /healthz 200):
-  median {statistics.median(ready):.0f} ms, min {ready[0]:.0f} ms, max {ready[-1]:.0f} ms  (goal <= 1000 ms: {ok(statistics.median(ready) <= 1000)})
-  snapshot build (rundocs' own log): median {statistics.median(snap) if snap else float('nan'):.0f} ms
-  idle RSS: median {statistics.median(idle):.1f} MiB (min {min(idle):.1f}, max {max(idle):.1f})  (goal <= 60 MB: {ok(statistics.median(idle) * 1.048576 <= 60)})
-  RSS after serving every page once: median {statistics.median(after):.1f} MiB; peak RSS (VmHWM): median {statistics.median(peak):.1f} MiB
-  largest page: {max(r['largest_page_bytes'] for r in s['runs'])} B; all {s['pages']} pages on one connection: {statistics.median(r['serve_all_s'] for r in s['runs']) * 1e3:.0f} ms
-
+s = json.load(open(f"{results}/startup.json"))
+runs = s["runs"]
+ready = sorted(r["ready_ms"] for r in runs)
+snap = sorted(r["snapshot_ms"] for r in runs if r["snapshot_ms"] is not None)
+col = lambda key: [r[key] / MiB for r in runs]
+spread = lambda xs: f"median {st.median(xs):.1f} MiB (min {min(xs):.1f}, max {max(xs):.1f})"
+idle = col("idle_rss_kb")
+print(f"""
+Start-up, {s['files']} generated files, {len(runs)} runs (process start -> GET /healthz answers 200):
+  {st.median(ready):.0f} ms median, min {ready[0]:.0f}, max {ready[-1]:.0f}  (goal <= 1000 ms: {ok(st.median(ready) <= 1000)})
+  of which building the snapshot (rundocs' own log line): {st.median(snap) if snap else float('nan'):.0f} ms median
+  idle RSS, 1 s after start-up: {spread(idle)}  (goal <= 60 MB = 57.2 MiB: {ok(st.median(idle) * MiB * 1024 <= 60e6)})
+    of which anonymous (heap): {spread(col('idle_rss_anon_kb'))}
+  RSS after serving every page once: {spread(col('rss_after_serving_all_kb'))}
+  peak RSS (VmHWM): {spread(col('peak_rss_kb'))}
+  largest page {max(r['largest_page_bytes'] for r in runs)} B; all pages, one by one on one connection: {st.median(r['serve_all_ms'] for r in runs):.0f} ms median
+RSS after the load runs: {open(f"{results}/rss-after-load.txt").read().split()}
 raw results: {results}
 """)
 EOF
