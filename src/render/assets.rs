@@ -39,6 +39,7 @@ pub struct AssetUrls {
     pub print: String,
     pub theme_js: String,
     pub site_js: String,
+    pub run_js: String,
 }
 
 /// All assets by the names they are served under.
@@ -106,6 +107,7 @@ impl AssetTable {
             print: url("print.css"),
             theme_js: url("theme.js"),
             site_js: url("site.js"),
+            run_js: url("run.js"),
         };
         AssetTable {
             files,

@@ -14,7 +14,7 @@ async fn linked_assets(app: &TestApp) -> Vec<String> {
 async fn every_linked_asset_answers_with_a_long_cache() {
     let app = spawn_app(&fixture("site")).await;
     let urls = linked_assets(&app).await;
-    assert_eq!(urls.len(), 5, "{urls:?}");
+    assert_eq!(urls.len(), 6, "{urls:?}");
     for url in urls {
         assert!(url.starts_with("/static/"), "{url}");
         let response = app.get(&url).await;

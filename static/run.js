@@ -1,0 +1,1 @@
+// Runnable examples: the Run button and the streamed output (see README).
