@@ -2,7 +2,8 @@
 //!
 //! [`start`] does everything up to a bound listener and returns a
 //! [`RunningApp`] that knows its address (bind to port 0 in tests). The
-//! interpreter is not touched here: pages never need Python.
+//! interpreter starts here, on the starting thread, before the HTTP server
+//! exists; pages never need it.
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,6 +17,7 @@ use tokio::sync::watch;
 use crate::cli::ServeArgs;
 use crate::config::{Config, ContentSource};
 use crate::render::{AssetTable, Snapshot};
+use crate::runtime::{Runtime, RuntimeSettings};
 use crate::watch::ContentWatcher;
 use crate::web::{self, AppState};
 
@@ -95,9 +97,18 @@ impl RunningApp {
     }
 }
 
-/// Builds the first snapshot and binds. Must run inside an actix or tokio runtime.
+/// Starts the interpreter, builds the first snapshot and binds. Must run
+/// inside an actix or tokio runtime, on the thread that should own start-up.
 pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let started = Instant::now();
+    let runtime = Arc::new(
+        Runtime::start(RuntimeSettings {
+            workers: config.run.workers,
+            queue: config.run.queue,
+            output_cap_bytes: config.run.output_limit_bytes,
+        })
+        .context("cannot start the Python runtime")?,
+    );
     let config = Arc::new(config);
     let assets = Arc::new(AssetTable::build());
     let first = Snapshot::build(&config, &assets.urls, None)?;
@@ -126,6 +137,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let state = actix_web::web::Data::new(AppState {
         snapshot,
         assets,
+        runtime,
         generations,
         shutting_down,
         live_reload: config.watch,

@@ -21,6 +21,11 @@ pub const DEFAULT_CONFIG_FILE: &str = "rundocs.toml";
 /// Longest per-run timeout an author or operator may set, in seconds.
 pub const MAX_TIMEOUT_S: f64 = 3600.0;
 
+/// Bounds of the run settings.
+const MAX_WORKERS: usize = 1024;
+const MAX_QUEUE: usize = 100_000;
+const MIN_OUTPUT_LIMIT: usize = 1024;
+
 /// Everything the operator can set, as read from the layers (not yet validated).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,11 +47,23 @@ struct RawConfig {
 pub struct RunConfig {
     /// Default time limit of one run, in seconds (a block's `timeout=` overrides it).
     pub timeout_s: f64,
+    /// Worker threads that execute runs. The GIL lets one run execute Python
+    /// at a time, but runs that sleep or wait on I/O overlap.
+    pub workers: usize,
+    /// Runs that may wait for a worker; beyond that a run is refused with 503.
+    pub queue: usize,
+    /// Most bytes of output one run may write before it is stopped.
+    pub output_limit_bytes: usize,
 }
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { timeout_s: 10.0 }
+        RunConfig {
+            timeout_s: 10.0,
+            workers: 8,
+            queue: 64,
+            output_limit_bytes: 1 << 20,
+        }
     }
 }
 
@@ -219,6 +236,18 @@ impl RawConfig {
             bail!(
                 "`run.timeout_s` = {} is out of range; use seconds greater than 0 and at most {MAX_TIMEOUT_S}",
                 self.run.timeout_s
+            );
+        }
+        if !(1..=MAX_WORKERS).contains(&self.run.workers) {
+            bail!("`run.workers` = {} is out of range; use 1 to {MAX_WORKERS}", self.run.workers);
+        }
+        if !(1..=MAX_QUEUE).contains(&self.run.queue) {
+            bail!("`run.queue` = {} is out of range; use 1 to {MAX_QUEUE}", self.run.queue);
+        }
+        if self.run.output_limit_bytes < MIN_OUTPUT_LIMIT {
+            bail!(
+                "`run.output_limit_bytes` = {} is too small; use at least {MIN_OUTPUT_LIMIT}",
+                self.run.output_limit_bytes
             );
         }
         if self.title.trim().is_empty() {

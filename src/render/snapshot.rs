@@ -215,6 +215,32 @@ impl Snapshot {
         self.snippet_index.get(id).map(|&i| &self.snippets[i])
     }
 
+    /// The blocks a run of `snippet` executes, in order: the blocks it
+    /// `requires=` (transitively, each once, depth first), then itself.
+    pub fn run_chain<'a>(&'a self, snippet: &'a Snippet) -> Vec<&'a Snippet> {
+        let mut chain = Vec::new();
+        self.push_chain(snippet, &mut chain);
+        chain
+    }
+
+    fn push_chain<'a>(&'a self, snippet: &'a Snippet, chain: &mut Vec<&'a Snippet>) {
+        for name in &snippet.requires {
+            let required = self
+                .snippets
+                .iter()
+                .find(|s| s.page == snippet.page && s.name.as_deref() == Some(name.as_str()));
+            // Names and cycles were checked when the page was rendered.
+            if let Some(required) = required {
+                if !chain.iter().any(|s| s.id == required.id) {
+                    self.push_chain(required, chain);
+                }
+            }
+        }
+        if !chain.iter().any(|s| s.id == snippet.id) {
+            chain.push(snippet);
+        }
+    }
+
     /// Content files that are broken right now, sorted by file.
     pub fn problems(&self) -> &[ContentProblem] {
         &self.problems

@@ -1,9 +1,176 @@
-//! The embedded CPython interpreter.
+//! The embedded CPython interpreter and the runs it executes.
 //!
-//! rundocs links the libpython of the interpreter it was built with (see
-//! `build.rs`). This module reports which one was loaded; running snippets
-//! builds on it.
+//! [`Runtime`] is the only way into the interpreter. Its start-up
+//! ([`interpreter::start`]) initialises CPython on the calling thread and
+//! leaves it without the GIL. Runs then flow:
+//!
+//! ```text
+//! submit ──bounded queue──▶ worker thread (attach · exec · detach) ──events──▶ RunHandle
+//!                                   ▲
+//!              canceller thread ────┘ (deadlines, stop requests: injects RunInterrupted)
+//! ```
+//!
+//! No async thread ever attaches: [`Runtime::submit`] only queues, and
+//! [`RunHandle`] only reads events and asks the canceller to stop.
+//! How a run is executed stays behind [`Runtime::submit`], so other backends
+//! (a sub-interpreter pool, a child process) can slot in behind it.
+pub mod canceller;
+pub mod events;
+pub mod interpreter;
+pub mod metrics;
+pub mod output;
+pub mod run_state;
+pub mod worker;
+
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Sender, TrySendError};
+
+pub use events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
+use canceller::CancelCommand;
+use metrics::RunMetrics;
+use run_state::{Phase, RunState, StopReason};
+pub use worker::Block;
+use worker::{Job, WorkerContext};
+
+/// How the runtime is sized and limited (from the `run` config section).
+#[derive(Debug, Clone)]
+pub struct RuntimeSettings {
+    pub workers: usize,
+    pub queue: usize,
+    pub output_cap_bytes: usize,
+}
+
+/// A run to execute: its blocks in order (`requires=` blocks first) and its time limit.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub blocks: Vec<Block>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("all {0} places in the run queue are taken; try again in a moment")]
+    QueueFull(usize),
+    #[error("the runtime is shutting down")]
+    ShuttingDown,
+}
+
+/// The embedded interpreter with its worker pool and canceller.
+pub struct Runtime {
+    jobs: Sender<Job>,
+    canceller: Sender<CancelCommand>,
+    settings: RuntimeSettings,
+    metrics: Arc<RunMetrics>,
+    next_id: AtomicU64,
+}
+
+impl Runtime {
+    /// Starts the interpreter (once per process) and this runtime's threads.
+    /// Call it on the thread that starts the server, before serving.
+    pub fn start(settings: RuntimeSettings) -> Result<Runtime, interpreter::StartError> {
+        let prelude = interpreter::start()?;
+        let metrics = Arc::new(RunMetrics::new());
+        let (jobs, queue) = crossbeam_channel::bounded::<Job>(settings.queue);
+        let (canceller, commands) = crossbeam_channel::unbounded();
+        std::thread::Builder::new()
+            .name("rundocs-canceller".into())
+            .spawn(move || canceller::run(commands, prelude))
+            .expect("can start the canceller thread");
+        for index in 0..settings.workers {
+            let context = WorkerContext {
+                jobs: queue.clone(),
+                canceller: canceller.clone(),
+                prelude,
+                metrics: metrics.clone(),
+            };
+            std::thread::Builder::new()
+                .name(format!("rundocs-worker-{index}"))
+                .spawn(move || worker::run(context))
+                .expect("can start a worker thread");
+        }
+        Ok(Runtime {
+            jobs,
+            canceller,
+            settings,
+            metrics,
+            next_id: AtomicU64::new(1),
+        })
+    }
+
+    /// Queues a run. Never blocks: a full queue is an error at once.
+    pub fn submit(&self, request: RunRequest) -> Result<RunHandle, SubmitError> {
+        let id = format!("r{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        let state = Arc::new(RunState::new(id));
+        let job = Job {
+            state: state.clone(),
+            blocks: request.blocks,
+            timeout: request.timeout,
+            output_cap_bytes: self.settings.output_cap_bytes,
+        };
+        match self.jobs.try_send(job) {
+            Ok(()) => Ok(RunHandle {
+                state,
+                canceller: self.canceller.clone(),
+            }),
+            Err(TrySendError::Full(_)) => Err(SubmitError::QueueFull(self.settings.queue)),
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::ShuttingDown),
+        }
+    }
+
+    /// Runs waiting for a worker.
+    pub fn queue_depth(&self) -> usize {
+        self.jobs.len()
+    }
+
+    /// Prometheus text of the run metrics.
+    pub fn metrics_text(&self) -> String {
+        self.metrics.render(self.queue_depth())
+    }
+
+    pub fn settings(&self) -> &RuntimeSettings {
+        &self.settings
+    }
+}
+
+/// The caller's side of one run: its events, and stopping it.
+/// Dropping the handle of a run that has not ended cancels it.
+pub struct RunHandle {
+    state: Arc<RunState>,
+    canceller: Sender<CancelCommand>,
+}
+
+impl RunHandle {
+    pub fn id(&self) -> &str {
+        &self.state.id
+    }
+
+    /// Events produced since the last call (empty if none yet).
+    pub fn take_events(&self) -> Vec<RunEvent> {
+        self.state.drain()
+    }
+
+    /// Waits until new events may be there.
+    pub async fn changed(&self) {
+        self.state.wait_for_events().await;
+    }
+
+    /// Asks the run to stop; it ends with `cancelled` (unless it already ended).
+    pub fn cancel(&self) {
+        if self.state.phase() != Phase::Ended && self.state.request_stop(StopReason::Cancelled) {
+            let _ = self.canceller.send(CancelCommand::Stop(self.state.clone()));
+        }
+    }
+}
+
+impl Drop for RunHandle {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
 
 /// Full version of the Python rundocs was built against, e.g. `3.11.7`.
 pub const BUILD_PYTHON_VERSION: &str = env!("PYTHON_VERSION_AT_BUILD");

@@ -10,12 +10,15 @@
 //! | `GET /static/{file}` | [`assets`]: embedded CSS/JS |
 //! | `GET /api/snippets` | [`api`]: code blocks as JSON |
 //! | `GET /api/live-reload` | [`live_reload`]: SSE telling pages to reload (`--watch`) |
+//! | `POST /api/run/{id}` | [`run`]: runs a snippet, streams its output (SSE) |
 //! | `GET /healthz` | [`api::health`] |
+//! | `GET /metrics` | [`run::metrics`]: Prometheus text |
 pub mod api;
 pub mod assets;
 pub mod error;
 pub mod live_reload;
 pub mod pages;
+pub mod run;
 pub mod sse;
 
 use std::sync::Arc;
@@ -25,11 +28,13 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::render::{AssetTable, Snapshot};
+use crate::runtime::Runtime;
 
 /// What every handler can reach.
 pub struct AppState {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     pub assets: Arc<AssetTable>,
+    pub runtime: Arc<Runtime>,
     /// The current snapshot generation; changes when `--watch` rebuilds.
     pub generations: watch::Receiver<u64>,
     /// Becomes `true` when the server is shutting down, so streams end.
@@ -47,12 +52,14 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
     move |cfg| {
         cfg.app_data(state)
             .service(web::resource("/healthz").route(get_or_head().to(api::health)))
+            .service(web::resource("/metrics").route(get_or_head().to(run::metrics)))
             .service(
                 web::scope("/api")
                     .service(web::resource("/snippets").route(get_or_head().to(api::snippets)))
                     .service(
                         web::resource("/live-reload").route(web::get().to(live_reload::stream)),
                     )
+                    .service(web::resource("/run/{id}").route(web::post().to(run::run)))
                     .default_service(web::to(api::unknown_route)),
             )
             .service(web::resource("/static/{file}").route(get_or_head().to(assets::serve)))

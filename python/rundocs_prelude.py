@@ -1,0 +1,312 @@
+"""The Python side of the rundocs runtime, installed once as module ``_rundocs``.
+
+It is imported at start-up, before any snippet runs, and does four things:
+
+* Output routing. One ``RoutingStream`` is installed as ``sys.stdout`` and one
+  as ``sys.stderr``. Each write goes to the run of the thread that writes it,
+  found in ``_routes`` (thread ident -> run). Threads a snippet starts inherit
+  their run (``threading.Thread.start`` is wrapped), so output from
+  ``threading.Thread`` and ``ThreadPoolExecutor`` workers is captured too.
+  Writes from threads that belong to no run go to the server's own streams.
+* Interruptible waits. ``PyThreadState_SetAsyncExc`` only takes effect when
+  the thread runs bytecode, so a snippet blocked in ``time.sleep`` or a lock
+  wait would never see it. ``time.sleep``, locks (and so ``Condition``,
+  ``Event``, ``Semaphore``, ``queue.Queue``) and ``Thread.join`` wait in short
+  slices instead, between which the exception can be delivered.
+* ``input()`` and ``sys.stdin`` raise a clear error instead of reading the
+  server's standard input.
+* ``RunInterrupted``, a ``BaseException`` (so ``except Exception`` does not
+  swallow it), is what the runtime injects to stop a run.
+"""
+
+import _thread
+import builtins
+import io
+import sys
+import threading
+import time
+
+# Longest uninterruptible stretch of a patched wait, in seconds.
+SLICE_S = 0.02
+
+
+class RunInterrupted(BaseException):
+    """Raised inside a run that the server stops (timeout, cancel, output limit)."""
+
+
+# thread ident -> Run (see class Run below)
+_routes = {}
+
+
+class Run:
+    """Per-run state on the Python side; ``sink`` is the Rust OutputSink."""
+
+    __slots__ = ("sink", "threads")
+
+    def __init__(self, sink):
+        self.sink = sink
+        self.threads = []
+
+
+def enter(sink):
+    """Routes the calling thread's output to ``sink``; returns the Run."""
+    run = Run(sink)
+    _routes[_thread.get_ident()] = run
+    return run
+
+
+def leave(run):
+    """Ends routing for the calling thread (the worker)."""
+    _routes.pop(_thread.get_ident(), None)
+
+
+def join_threads(run, deadline):
+    """Waits, interruptibly, for the non-daemon threads the run started
+    (as a script's interpreter would at exit), until ``deadline``
+    (time.monotonic()). Returns the threads still alive."""
+    for thread in list(run.threads):
+        if thread.daemon:
+            continue
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        thread.join(remaining)
+    return [t for t in run.threads if t.is_alive()]
+
+
+class RoutingStream(io.TextIOBase):
+    """``sys.stdout``/``sys.stderr``: each write goes to the writer's run."""
+
+    def __init__(self, kind, fallback):
+        super().__init__()
+        self._kind = kind
+        self._fallback = fallback
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    @property
+    def errors(self):
+        return "strict"
+
+    @property
+    def name(self):
+        return "<%s>" % self._kind
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def write(self, text):
+        if not isinstance(text, str):
+            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
+        run = _routes.get(_thread.get_ident())
+        if run is None:
+            if self._fallback is not None:
+                return self._fallback.write(text)
+            return len(text)
+        run.sink.write(self._kind, text)
+        return len(text)
+
+    def flush(self):
+        run = _routes.get(_thread.get_ident())
+        if run is None and self._fallback is not None:
+            self._fallback.flush()
+
+    def close(self):
+        # Closing the shared stream would close it for every run: refuse quietly.
+        pass
+
+    @property
+    def closed(self):
+        return False
+
+
+class _NoInput(io.TextIOBase):
+    """``sys.stdin`` for snippets: reading says why it cannot work."""
+
+    def readable(self):
+        return True
+
+    def read(self, size=-1):
+        _no_input()
+
+    def readline(self, size=-1):
+        _no_input()
+
+
+def _no_input(*args, **kwargs):
+    raise RuntimeError(
+        "input() is not available: examples run on the server and cannot read "
+        "from the page; set the value in the code instead"
+    )
+
+
+# --- interruptible waits -------------------------------------------------
+
+_original_sleep = time.sleep
+_original_allocate_lock = _thread.allocate_lock
+_original_join = threading.Thread.join
+
+
+def _sleep(seconds):
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
+    end = time.monotonic() + seconds
+    while True:
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            return
+        _original_sleep(min(remaining, SLICE_S))
+
+
+class InterruptibleLock:
+    """``threading.Lock`` whose blocking acquire waits in short slices."""
+
+    __slots__ = ("_lock", "__weakref__")
+
+    def __init__(self):
+        self._lock = _original_allocate_lock()
+
+    def acquire(self, blocking=True, timeout=-1):
+        if not blocking:
+            return self._lock.acquire(False)
+        if timeout is None or timeout < 0:
+            while not self._lock.acquire(True, SLICE_S):
+                pass
+            return True
+        end = time.monotonic() + timeout
+        while True:
+            remaining = end - time.monotonic()
+            if self._lock.acquire(True, max(0.0, min(remaining, SLICE_S))):
+                return True
+            if remaining <= 0:
+                return False
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+    def release(self):
+        self._lock.release()
+
+    def locked(self):
+        return self._lock.locked()
+
+    def _at_fork_reinit(self):
+        self._lock._at_fork_reinit()
+
+    def __repr__(self):
+        return "<rundocs interruptible %s>" % ("locked" if self.locked() else "unlocked")
+
+
+def _join(self, timeout=None):
+    if timeout is not None:
+        return _original_join(self, timeout)
+    while self.is_alive():
+        _original_join(self, SLICE_S)
+
+
+# --- thread routing ------------------------------------------------------
+
+_original_start = threading.Thread.start
+
+
+def _start(self):
+    run = _routes.get(_thread.get_ident())
+    if run is not None:
+        target_run = self.run
+
+        def routed_run():
+            ident = _thread.get_ident()
+            _routes[ident] = run
+            try:
+                target_run()
+            finally:
+                _routes.pop(ident, None)
+
+        self.run = routed_run
+        run.threads.append(self)
+    return _original_start(self)
+
+
+def install():
+    """Installs the streams and patches. Idempotent."""
+    if getattr(sys, "_rundocs_installed", False):
+        return
+    sys.stdout = RoutingStream("stdout", sys.__stdout__)
+    sys.stderr = RoutingStream("stderr", sys.__stderr__)
+    sys.stdin = _NoInput()
+    builtins.input = _no_input
+    time.sleep = _sleep
+    threading.Lock = InterruptibleLock
+    threading._allocate_lock = InterruptibleLock
+    threading._CRLock = None  # RLock falls back to the Python version built on Lock
+    threading.Thread.join = _join
+    threading.Thread.start = _start
+    sys._rundocs_installed = True
+
+
+# --- helpers the Rust side calls -----------------------------------------
+
+import linecache
+import traceback
+
+
+def new_namespace():
+    """A fresh namespace for one run, like a script's ``__main__``."""
+    return {"__name__": "__main__", "__builtins__": builtins, "__doc__": None}
+
+
+def compile_block(source, filename):
+    """Compiles one block under ``filename`` and registers its source with
+    linecache, so tracebacks show the block's own lines."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    return compile(source, filename, "exec", dont_inherit=True)
+
+
+def describe_error(exc, filenames):
+    """(type name, message, traceback text, line, filename) of an exception.
+    The line is the innermost one inside the run's own blocks."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    line = filename = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in filenames:
+            line, filename = tb.tb_lineno, tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    if isinstance(exc, SyntaxError) and exc.filename in filenames:
+        line, filename = exc.lineno, exc.filename
+    return type(exc).__name__, str(exc), text, line, filename
+
+
+def exit_code(exc):
+    """The process exit code ``SystemExit`` asks for, and text to print, as
+    the interpreter would handle it at the top level."""
+    code = exc.code
+    if code is None:
+        return 0, None
+    if isinstance(code, int):
+        return code, None
+    return 1, str(code) + "\n"
+
+
+def alive_thread_idents(run):
+    """Idents of the threads the run started that are still alive."""
+    return [t.ident for t in run.threads if t.is_alive() and t.ident is not None]
+
+
+def restore_streams(stdout, stderr):
+    """Puts the routing streams back if a snippet replaced them."""
+    if sys.stdout is not stdout:
+        sys.stdout = stdout
+    if sys.stderr is not stderr:
+        sys.stderr = stderr
+    if not isinstance(sys.stdin, _NoInput):
+        sys.stdin = _NoInput()
+    if builtins.input is not _no_input:
+        builtins.input = _no_input

@@ -1,0 +1,114 @@
+//! The canceller: one OS thread that stops runs.
+//!
+//! It keeps every running run's deadline and the runs that must stop (time
+//! out, client gone, output cap). To stop one it attaches to the interpreter
+//! and injects `RunInterrupted` into the run's worker thread and the threads
+//! the run started (`PyThreadState_SetAsyncExc`), again every
+//! [`REINJECT_EVERY`] until the run ends, in case the snippet catches it.
+//! Attaching may wait as long as a C call holds the GIL, which is why this
+//! never happens on an async thread.
+//!
+//! Injection and the worker's end of a run both happen while attached, and
+//! the canceller checks the run's phase first, so nothing is ever injected
+//! into a worker that has moved on to another run.
+use std::os::raw::c_long;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use pyo3::prelude::*;
+
+use super::interpreter::Prelude;
+use super::run_state::{Phase, RunState, StopReason};
+
+/// How often a stopping run is interrupted again.
+pub const REINJECT_EVERY: Duration = Duration::from_millis(50);
+
+/// What the canceller is told.
+pub enum CancelCommand {
+    /// A run started: stop it at `deadline`.
+    Watch { run: Arc<RunState>, deadline: Instant },
+    /// A run was marked to stop (its reason is already set).
+    Stop(Arc<RunState>),
+}
+
+struct Stopping {
+    run: Arc<RunState>,
+    last_injection: Option<Instant>,
+}
+
+/// Runs the canceller until every sender is gone.
+pub fn run(commands: Receiver<CancelCommand>, prelude: &'static Prelude) {
+    let mut watched: Vec<(Arc<RunState>, Instant)> = Vec::new();
+    let mut stopping: Vec<Stopping> = Vec::new();
+    loop {
+        watched.retain(|(run, _)| run.phase() != Phase::Ended);
+        stopping.retain(|s| s.run.phase() != Phase::Ended);
+        let now = Instant::now();
+        let next_deadline = watched.iter().map(|(_, deadline)| *deadline).min();
+        let next_injection = if stopping.is_empty() { None } else { Some(now + REINJECT_EVERY) };
+        let wake = [next_deadline, next_injection].into_iter().flatten().min();
+        let command = match wake {
+            Some(at) => commands.recv_timeout(at.saturating_duration_since(now)),
+            None => commands.recv().map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match command {
+            Ok(CancelCommand::Watch { run, deadline }) => watched.push((run, deadline)),
+            Ok(CancelCommand::Stop(run)) => {
+                if !stopping.iter().any(|s| Arc::ptr_eq(&s.run, &run)) {
+                    stopping.push(Stopping {
+                        run,
+                        last_injection: None,
+                    });
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let now = Instant::now();
+        for (run, deadline) in &watched {
+            if *deadline <= now && !stopping.iter().any(|s| Arc::ptr_eq(&s.run, run)) {
+                run.request_stop(StopReason::Timeout);
+                stopping.push(Stopping {
+                    run: run.clone(),
+                    last_injection: None,
+                });
+            }
+        }
+        for entry in &mut stopping {
+            let due = entry.last_injection.is_none_or(|at| now.duration_since(at) >= REINJECT_EVERY);
+            if due && entry.run.phase() == Phase::Running {
+                interrupt(&entry.run, prelude);
+                entry.last_injection = Some(Instant::now());
+            }
+        }
+    }
+}
+
+/// Injects `RunInterrupted` into every live thread of `run`.
+fn interrupt(run: &RunState, prelude: &Prelude) {
+    Python::attach(|py| {
+        let Some((py_run, worker_ident)) = run.python_run(py) else {
+            return;
+        };
+        let mut idents = vec![worker_ident];
+        if let Ok(children) = prelude
+            .alive_thread_idents
+            .call1(py, (py_run,))
+            .and_then(|list| list.extract::<Vec<u64>>(py))
+        {
+            idents.extend(children);
+        }
+        // Checked after the Python call above (which may let the worker run)
+        // and right before injecting, with no Python code in between: the
+        // worker marks a run ended while attached, so it cannot slip past.
+        if run.phase() != Phase::Running {
+            return;
+        }
+        let exception = prelude.run_interrupted.as_ptr();
+        for ident in idents {
+            // SAFETY: attached; the exception type lives as long as the prelude.
+            unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(ident as c_long, exception) };
+        }
+    });
+}

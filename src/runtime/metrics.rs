@@ -1,0 +1,86 @@
+//! Run metrics in Prometheus' text format: runs by end state, queue depth,
+//! active runs, and histograms of run duration and GIL wait.
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use super::events::EndStatus;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: &'static str,
+}
+
+/// The runtime's counters, shared by its threads.
+pub struct RunMetrics {
+    registry: Registry,
+    runs: Family<StatusLabel, Counter>,
+    queue_depth: Gauge,
+    active: Gauge,
+    duration: Histogram,
+    gil_wait: Histogram,
+}
+
+impl RunMetrics {
+    pub fn new() -> RunMetrics {
+        let mut registry = Registry::with_prefix("rundocs");
+        let runs = Family::<StatusLabel, Counter>::default();
+        let queue_depth = Gauge::default();
+        let active = Gauge::default();
+        // 100 µs .. ~100 s
+        let duration = Histogram::new(exponential_buckets(0.0001, 4.0, 11));
+        // 1 µs .. ~1 s
+        let gil_wait = Histogram::new(exponential_buckets(0.000001, 4.0, 11));
+        registry.register("runs", "Runs ended, by end state", runs.clone());
+        registry.register("run_queue_depth", "Runs waiting for a worker", queue_depth.clone());
+        registry.register("runs_active", "Runs on a worker now", active.clone());
+        registry.register("run_duration_seconds", "Time a run spent executing", duration.clone());
+        registry.register(
+            "run_gil_wait_seconds",
+            "Time a run waited to attach to the interpreter",
+            gil_wait.clone(),
+        );
+        for status in EndStatus::ALL {
+            // Every state shows, at 0, before its first run.
+            let _ = runs.get_or_create(&StatusLabel { status: status.name() });
+        }
+        RunMetrics {
+            registry,
+            runs,
+            queue_depth,
+            active,
+            duration,
+            gil_wait,
+        }
+    }
+
+    pub fn run_started(&self) {
+        self.active.inc();
+    }
+
+    pub fn run_ended(&self, status: EndStatus, duration_s: f64, gil_wait_s: Option<f64>) {
+        self.active.dec();
+        self.runs.get_or_create(&StatusLabel { status: status.name() }).inc();
+        self.duration.observe(duration_s);
+        if let Some(wait) = gil_wait_s {
+            self.gil_wait.observe(wait);
+        }
+    }
+
+    /// The text exposition, with the queue depth read now.
+    pub fn render(&self, queue_depth: usize) -> String {
+        self.queue_depth.set(queue_depth as i64);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        text
+    }
+}
+
+impl Default for RunMetrics {
+    fn default() -> Self {
+        RunMetrics::new()
+    }
+}

@@ -1,0 +1,241 @@
+//! Worker threads: take a run from the queue, attach, execute, detach.
+//!
+//! A worker holds the GIL only inside [`execute`]; it waits for the next run
+//! in `recv` while detached. Each run gets a fresh `__main__` namespace, and
+//! each block is compiled under its own file name (`page.md, block N`) so
+//! tracebacks and the end event's `line` count the lines the reader sees.
+use std::os::raw::c_long;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender};
+use pyo3::exceptions::PySystemExit;
+use pyo3::prelude::*;
+
+use super::canceller::CancelCommand;
+use super::events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
+use super::interpreter::Prelude;
+use super::metrics::RunMetrics;
+use super::output::OutputSink;
+use super::run_state::{Phase, RunState, StopReason};
+
+/// One block of a run: the run's own code, or a block it `requires=`.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub snippet_id: String,
+    /// The name tracebacks show, e.g. `guide/usage.md, block 2`.
+    pub filename: String,
+    pub code: String,
+}
+
+/// A run waiting in the queue.
+pub struct Job {
+    pub state: Arc<RunState>,
+    pub blocks: Vec<Block>,
+    pub timeout: Duration,
+    pub output_cap_bytes: usize,
+}
+
+/// What a worker thread needs.
+pub struct WorkerContext {
+    pub jobs: Receiver<Job>,
+    pub canceller: Sender<CancelCommand>,
+    pub prelude: &'static Prelude,
+    pub metrics: Arc<RunMetrics>,
+}
+
+/// The worker loop: runs jobs until the queue is closed.
+pub fn run(context: WorkerContext) {
+    let ident: u64 = Python::attach(|py| {
+        context
+            .prelude
+            .get_ident
+            .call0(py)
+            .and_then(|i| i.extract(py))
+            .expect("_thread.get_ident() returns an int")
+    });
+    for job in context.jobs.iter() {
+        run_job(&context, ident, job);
+    }
+}
+
+fn run_job(context: &WorkerContext, ident: u64, job: Job) {
+    let state = job.state.clone();
+    context.metrics.run_started();
+    state.push(RunEvent::Start {
+        run_id: state.id.clone(),
+        queued_ms: state.submitted.elapsed().as_secs_f64() * 1e3,
+    });
+    let started = Instant::now();
+    let end = if let Some(reason) = state.stop_reason() {
+        // Cancelled (or shut down) while it waited in the queue.
+        state.set_phase(Phase::Ended);
+        stopped_end(reason, 0.0, 0.0, job.timeout)
+    } else {
+        Python::attach(|py| {
+            let gil_wait = started.elapsed();
+            let started = Instant::now();
+            let failure = execute(py, context, ident, &job);
+            finish_attached(py, context.prelude, &state, ident);
+            let duration = started.elapsed();
+            classify(py, context.prelude, &job, failure, duration, gil_wait)
+        })
+    };
+    let gil_wait_s = (end.status != EndStatus::Cancelled || end.duration_ms > 0.0).then_some(end.gil_wait_ms / 1e3);
+    context
+        .metrics
+        .run_ended(end.status, started.elapsed().as_secs_f64(), gil_wait_s);
+    state.push(RunEvent::End(end));
+}
+
+/// Runs the blocks; returns the exception that ended them, if any.
+fn execute(py: Python<'_>, context: &WorkerContext, ident: u64, job: &Job) -> Option<PyErr> {
+    let prelude = context.prelude;
+    let state = &job.state;
+    let sink = OutputSink::new(
+        state.clone(),
+        context.canceller.clone(),
+        prelude.run_interrupted.clone_ref(py),
+        job.output_cap_bytes,
+    );
+    let run = match Py::new(py, sink).and_then(|sink| prelude.enter.call1(py, (sink,))) {
+        Ok(run) => run,
+        Err(error) => return Some(error),
+    };
+    state.set_python_run(Some(run.clone_ref(py)), Some(ident));
+    state.set_phase(Phase::Running);
+    let deadline = Instant::now() + job.timeout;
+    let _ = context.canceller.send(CancelCommand::Watch {
+        run: state.clone(),
+        deadline,
+    });
+    let namespace = match prelude.new_namespace.call0(py) {
+        Ok(namespace) => namespace,
+        Err(error) => return Some(error),
+    };
+    for block in &job.blocks {
+        let result = prelude
+            .compile_block
+            .call1(py, (block.code.as_str(), block.filename.as_str()))
+            .and_then(|code| prelude.exec.call1(py, (code, namespace.clone_ref(py))));
+        if let Err(error) = result {
+            return Some(error);
+        }
+    }
+    let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+    prelude.join_threads.call1(py, (run, remaining)).err()
+}
+
+/// Ends the run while still attached: no interruption can reach this worker
+/// afterwards, one already pending is cleared, and threads the run left
+/// running are interrupted.
+fn finish_attached(py: Python<'_>, prelude: &Prelude, state: &RunState, ident: u64) {
+    let run = state.set_python_run(None, None);
+    state.set_phase(Phase::Ended);
+    // SAFETY: attached; a NULL exception clears a pending asynchronous one.
+    unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(ident as c_long, std::ptr::null_mut()) };
+    if let Some(run) = run {
+        let _ = prelude.leave.call1(py, (run.clone_ref(py),));
+        if let Ok(stray) = prelude
+            .alive_thread_idents
+            .call1(py, (run,))
+            .and_then(|idents| idents.extract::<Vec<u64>>(py))
+        {
+            for thread in stray {
+                // SAFETY: attached; these threads belong to the finished run.
+                unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread as c_long, prelude.run_interrupted.as_ptr()) };
+            }
+        }
+    }
+    let _ = prelude
+        .restore_streams
+        .call1(py, (prelude.stdout.clone_ref(py), prelude.stderr.clone_ref(py)));
+}
+
+fn classify(
+    py: Python<'_>,
+    prelude: &Prelude,
+    job: &Job,
+    failure: Option<PyErr>,
+    duration: Duration,
+    gil_wait: Duration,
+) -> RunEnd {
+    let duration_ms = duration.as_secs_f64() * 1e3;
+    let gil_wait_ms = gil_wait.as_secs_f64() * 1e3;
+    if let Some(reason) = job.state.stop_reason() {
+        return stopped_end(reason, duration_ms, gil_wait_ms, job.timeout);
+    }
+    let mut end = RunEnd {
+        status: EndStatus::Ok,
+        duration_ms,
+        gil_wait_ms,
+        error: None,
+        exit_code: None,
+        message: None,
+    };
+    let Some(error) = failure else {
+        return end;
+    };
+    if error.is_instance_of::<PySystemExit>(py) {
+        let (code, text) = prelude
+            .exit_code
+            .call1(py, (error.value(py),))
+            .and_then(|r| r.extract::<(i64, Option<String>)>(py))
+            .unwrap_or((1, None));
+        if let Some(text) = text {
+            job.state.push_output(OutputStream::Stderr, &text);
+        }
+        end.status = EndStatus::Exit;
+        end.exit_code = Some(code);
+        return end;
+    }
+    end.status = EndStatus::Error;
+    end.error = Some(describe(py, prelude, job, &error));
+    end
+}
+
+fn describe(py: Python<'_>, prelude: &Prelude, job: &Job, error: &PyErr) -> RunError {
+    let filenames: Vec<&str> = job.blocks.iter().map(|b| b.filename.as_str()).collect();
+    let value = error.value(py);
+    // On 3.11 the traceback travels beside the exception; attach it for traceback.format_exception.
+    if let Some(traceback) = error.traceback(py) {
+        let _ = value.setattr("__traceback__", traceback);
+    }
+    let described = prelude
+        .describe_error
+        .call1(py, (value, filenames))
+        .and_then(|d| d.extract::<(String, String, String, Option<u32>, Option<String>)>(py));
+    match described {
+        Ok((kind, message, traceback, line, filename)) => RunError {
+            kind,
+            message,
+            traceback,
+            line,
+            snippet_id: filename.and_then(|f| job.blocks.iter().find(|b| b.filename == f).map(|b| b.snippet_id.clone())),
+        },
+        Err(_) => RunError {
+            kind: error.get_type(py).name().map(|n| n.to_string()).unwrap_or_default(),
+            message: error.to_string(),
+            traceback: String::new(),
+            line: None,
+            snippet_id: None,
+        },
+    }
+}
+
+fn stopped_end(reason: StopReason, duration_ms: f64, gil_wait_ms: f64, timeout: Duration) -> RunEnd {
+    let message = match reason {
+        StopReason::Timeout => format!("The example ran longer than its limit of {} s and was stopped.", timeout.as_secs_f64()),
+        StopReason::Cancelled => "The run was stopped.".to_string(),
+        StopReason::OutputLimit => "The example wrote more output than allowed and was stopped.".to_string(),
+        StopReason::Shutdown => "The server is shutting down.".to_string(),
+    };
+    RunEnd {
+        status: reason.status(),
+        duration_ms,
+        gil_wait_ms,
+        error: None,
+        exit_code: None,
+        message: Some(message),
+    }
+}

@@ -1,0 +1,111 @@
+//! `POST /api/run/{id}`: runs a content snippet and streams its events.
+//!
+//! The handler only looks the snippet up and queues it; the run happens on
+//! the runtime's own threads. The response is Server-Sent Events (see the
+//! README's run stream). While the run is silent a `: keep-alive` comment
+//! goes out every [`KEEP_ALIVE_EVERY`], so a client that has gone is noticed:
+//! actix drops the stream, which drops the [`RunHandle`], which cancels the run.
+use std::time::Duration;
+
+use actix_web::web::{self, Bytes, BytesMut};
+use actix_web::HttpResponse;
+use futures_util::stream;
+use serde_json::json;
+
+use super::error::ApiError;
+use super::{sse, AppState};
+use crate::content::Snippet;
+use crate::runtime::{Block, RunEvent, RunHandle, RunRequest, SubmitError};
+
+/// Interval of keep-alive comments while a run is silent.
+pub const KEEP_ALIVE_EVERY: Duration = Duration::from_millis(250);
+
+pub async fn run(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let snapshot = state.snapshot.load();
+    let snippet = snapshot.snippet(&id).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no example has the id {id}; the page may be older than its content, reload it"
+        ))
+    })?;
+    if !snippet.runnable {
+        return Err(ApiError::BadRequest(format!(
+            "block {id} is not runnable (only Python blocks without `norun` are)"
+        )));
+    }
+    let request = RunRequest {
+        blocks: snapshot.run_chain(snippet).into_iter().map(block_of).collect(),
+        timeout: Duration::from_secs_f64(snippet.timeout_s),
+    };
+    let handle = state.runtime.submit(request).map_err(|error| match error {
+        SubmitError::QueueFull(_) => ApiError::Busy(error.to_string()),
+        SubmitError::ShuttingDown => ApiError::Unavailable(error.to_string()),
+    })?;
+    Ok(sse::response(event_stream(handle)))
+}
+
+/// How a block is named in tracebacks: its page and position, as a reader finds it.
+fn block_of(snippet: &Snippet) -> Block {
+    Block {
+        snippet_id: snippet.id.clone(),
+        filename: format!("/{}, block {}", snippet.page, snippet.index + 1),
+        code: snippet.code.clone(),
+    }
+}
+
+/// How long a partial line may wait for the rest of its line.
+const LINGER_FOR_LINE_END: Duration = Duration::from_millis(5);
+
+fn ends_mid_line(events: &[RunEvent]) -> bool {
+    matches!(events.last(), Some(RunEvent::Output { text, .. }) if !text.ends_with('\n'))
+}
+
+struct StreamState {
+    handle: RunHandle,
+    ended: bool,
+}
+
+fn event_stream(handle: RunHandle) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
+    stream::unfold(StreamState { handle, ended: false }, |mut s| async move {
+        if s.ended {
+            return None;
+        }
+        loop {
+            let mut events = s.handle.take_events();
+            if ends_mid_line(&events) {
+                // Give a line being written a moment to finish, so `print`'s
+                // separate writes of text, separator and newline go out as one.
+                tokio::time::sleep(LINGER_FOR_LINE_END).await;
+                events.extend(s.handle.take_events());
+            }
+            if !events.is_empty() {
+                let mut bytes = BytesMut::new();
+                for event in &events {
+                    s.ended |= matches!(event, RunEvent::End(_));
+                    bytes.extend_from_slice(&frame(event));
+                }
+                return Some((Ok(bytes.freeze()), s));
+            }
+            tokio::select! {
+                _ = s.handle.changed() => continue,
+                _ = tokio::time::sleep(KEEP_ALIVE_EVERY) => {
+                    return Some((Ok(Bytes::from_static(sse::KEEP_ALIVE)), s));
+                }
+            }
+        }
+    })
+}
+
+fn frame(event: &RunEvent) -> Bytes {
+    match event {
+        RunEvent::Start { run_id, queued_ms } => sse::event("start", &json!({ "run_id": run_id, "queued_ms": queued_ms })),
+        RunEvent::Output { stream, text } => sse::event(stream.name(), &json!({ "text": text })),
+        RunEvent::End(end) => sse::event("end", end),
+    }
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.runtime.metrics_text())
+}
