@@ -239,10 +239,16 @@ impl RawConfig {
             );
         }
         if !(1..=MAX_WORKERS).contains(&self.run.workers) {
-            bail!("`run.workers` = {} is out of range; use 1 to {MAX_WORKERS}", self.run.workers);
+            bail!(
+                "`run.workers` = {} is out of range; use 1 to {MAX_WORKERS}",
+                self.run.workers
+            );
         }
         if !(1..=MAX_QUEUE).contains(&self.run.queue) {
-            bail!("`run.queue` = {} is out of range; use 1 to {MAX_QUEUE}", self.run.queue);
+            bail!(
+                "`run.queue` = {} is out of range; use 1 to {MAX_QUEUE}",
+                self.run.queue
+            );
         }
         if self.run.output_limit_bytes < MIN_OUTPUT_LIMIT {
             bail!(

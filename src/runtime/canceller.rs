@@ -27,7 +27,10 @@ pub const REINJECT_EVERY: Duration = Duration::from_millis(50);
 /// What the canceller is told.
 pub enum CancelCommand {
     /// A run started: stop it at `deadline`.
-    Watch { run: Arc<RunState>, deadline: Instant },
+    Watch {
+        run: Arc<RunState>,
+        deadline: Instant,
+    },
     /// A run was marked to stop (its reason is already set).
     Stop(Arc<RunState>),
 }
@@ -46,7 +49,11 @@ pub fn run(commands: Receiver<CancelCommand>, prelude: &'static Prelude) {
         stopping.retain(|s| s.run.phase() != Phase::Ended);
         let now = Instant::now();
         let next_deadline = watched.iter().map(|(_, deadline)| *deadline).min();
-        let next_injection = if stopping.is_empty() { None } else { Some(now + REINJECT_EVERY) };
+        let next_injection = if stopping.is_empty() {
+            None
+        } else {
+            Some(now + REINJECT_EVERY)
+        };
         let wake = [next_deadline, next_injection].into_iter().flatten().min();
         let command = match wake {
             Some(at) => commands.recv_timeout(at.saturating_duration_since(now)),
@@ -76,7 +83,9 @@ pub fn run(commands: Receiver<CancelCommand>, prelude: &'static Prelude) {
             }
         }
         for entry in &mut stopping {
-            let due = entry.last_injection.is_none_or(|at| now.duration_since(at) >= REINJECT_EVERY);
+            let due = entry
+                .last_injection
+                .is_none_or(|at| now.duration_since(at) >= REINJECT_EVERY);
             if due && entry.run.phase() == Phase::Running {
                 interrupt(&entry.run, prelude);
                 entry.last_injection = Some(Instant::now());

@@ -97,8 +97,14 @@ pub struct RunEnd {
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunEvent {
     /// A worker took the run from the queue.
-    Start { run_id: String, queued_ms: f64 },
+    Start {
+        run_id: String,
+        queued_ms: f64,
+    },
     /// Text written by the snippet (consecutive writes to one stream merge).
-    Output { stream: OutputStream, text: String },
+    Output {
+        stream: OutputStream,
+        text: String,
+    },
     End(RunEnd),
 }

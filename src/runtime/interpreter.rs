@@ -70,7 +70,8 @@ pub fn start() -> Result<&'static Prelude, StartError> {
     if unsafe { pyo3::ffi::PyGILState_Check() } != 0 {
         return Err(StartError {
             phase: Phase::CheckGilReleased,
-            message: "the starting thread still holds the GIL; workers would wait for it forever".into(),
+            message: "the starting thread still holds the GIL; workers would wait for it forever"
+                .into(),
         });
     }
     let prelude = Python::attach(install_prelude).map_err(|message| StartError {
@@ -83,13 +84,19 @@ pub fn start() -> Result<&'static Prelude, StartError> {
 fn install_prelude(py: Python<'_>) -> Result<Prelude, String> {
     let describe = |e: PyErr| e.to_string();
     let source = CString::new(PRELUDE_SOURCE).map_err(|e| e.to_string())?;
-    let module = PyModule::from_code(py, &source, c"rundocs_prelude.py", c"_rundocs").map_err(describe)?;
+    let module =
+        PyModule::from_code(py, &source, c"rundocs_prelude.py", c"_rundocs").map_err(describe)?;
     py.import("sys")
         .and_then(|sys| sys.getattr("modules"))
         .and_then(|modules| modules.set_item("_rundocs", &module))
         .map_err(describe)?;
-    module.getattr("install").and_then(|f| f.call0()).map_err(describe)?;
-    let get = |name: &str| -> Result<Py<PyAny>, String> { Ok(module.getattr(name).map_err(describe)?.unbind()) };
+    module
+        .getattr("install")
+        .and_then(|f| f.call0())
+        .map_err(describe)?;
+    let get = |name: &str| -> Result<Py<PyAny>, String> {
+        Ok(module.getattr(name).map_err(describe)?.unbind())
+    };
     let sys = py.import("sys").map_err(describe)?;
     Ok(Prelude {
         enter: get("enter")?,
@@ -102,8 +109,16 @@ fn install_prelude(py: Python<'_>) -> Result<Prelude, String> {
         alive_thread_idents: get("alive_thread_idents")?,
         restore_streams: get("restore_streams")?,
         run_interrupted: get("RunInterrupted")?,
-        exec: py.import("builtins").and_then(|b| b.getattr("exec")).map_err(describe)?.unbind(),
-        get_ident: py.import("_thread").and_then(|t| t.getattr("get_ident")).map_err(describe)?.unbind(),
+        exec: py
+            .import("builtins")
+            .and_then(|b| b.getattr("exec"))
+            .map_err(describe)?
+            .unbind(),
+        get_ident: py
+            .import("_thread")
+            .and_then(|t| t.getattr("get_ident"))
+            .map_err(describe)?
+            .unbind(),
         stdout: sys.getattr("stdout").map_err(describe)?.unbind(),
         stderr: sys.getattr("stderr").map_err(describe)?.unbind(),
     })

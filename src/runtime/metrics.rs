@@ -35,9 +35,17 @@ impl RunMetrics {
         // 1 µs .. ~1 s
         let gil_wait = Histogram::new(exponential_buckets(0.000001, 4.0, 11));
         registry.register("runs", "Runs ended, by end state", runs.clone());
-        registry.register("run_queue_depth", "Runs waiting for a worker", queue_depth.clone());
+        registry.register(
+            "run_queue_depth",
+            "Runs waiting for a worker",
+            queue_depth.clone(),
+        );
         registry.register("runs_active", "Runs on a worker now", active.clone());
-        registry.register("run_duration_seconds", "Time a run spent executing", duration.clone());
+        registry.register(
+            "run_duration_seconds",
+            "Time a run spent executing",
+            duration.clone(),
+        );
         registry.register(
             "run_gil_wait_seconds",
             "Time a run waited to attach to the interpreter",
@@ -45,7 +53,9 @@ impl RunMetrics {
         );
         for status in EndStatus::ALL {
             // Every state shows, at 0, before its first run.
-            let _ = runs.get_or_create(&StatusLabel { status: status.name() });
+            let _ = runs.get_or_create(&StatusLabel {
+                status: status.name(),
+            });
         }
         RunMetrics {
             registry,
@@ -63,7 +73,11 @@ impl RunMetrics {
 
     pub fn run_ended(&self, status: EndStatus, duration_s: f64, gil_wait_s: Option<f64>) {
         self.active.dec();
-        self.runs.get_or_create(&StatusLabel { status: status.name() }).inc();
+        self.runs
+            .get_or_create(&StatusLabel {
+                status: status.name(),
+            })
+            .inc();
         self.duration.observe(duration_s);
         if let Some(wait) = gil_wait_s {
             self.gil_wait.observe(wait);
@@ -74,7 +88,8 @@ impl RunMetrics {
     pub fn render(&self, queue_depth: usize) -> String {
         self.queue_depth.set(queue_depth as i64);
         let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry).expect("writing to a String cannot fail");
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
         text
     }
 }

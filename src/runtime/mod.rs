@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use crossbeam_channel::{Sender, TrySendError};
 
-pub use events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
 use canceller::CancelCommand;
+pub use events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
 use metrics::RunMetrics;
 use run_state::{Phase, RunState, StopReason};
 pub use worker::Block;

@@ -51,9 +51,9 @@ pub fn limit_marker(cap_bytes: usize) -> String {
 }
 
 fn human_bytes(bytes: usize) -> String {
-    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+    if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
-    } else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+    } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
         format!("{} KiB", bytes >> 10)
     } else {
         format!("{bytes} bytes")
@@ -84,7 +84,8 @@ impl OutputSink {
                 allowed -= 1;
             }
             self.state.push_output(stream, &text[..allowed]);
-            self.state.push_output(stream, &limit_marker(self.cap_bytes));
+            self.state
+                .push_output(stream, &limit_marker(self.cap_bytes));
         }
         if self.state.request_stop(StopReason::OutputLimit) {
             let _ = self.canceller.send(CancelCommand::Stop(self.state.clone()));

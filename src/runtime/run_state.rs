@@ -164,14 +164,23 @@ impl RunState {
         self.phase.store(phase as u8, Ordering::Release);
     }
 
-    pub fn set_python_run(&self, run: Option<Py<PyAny>>, worker_ident: Option<u64>) -> Option<Py<PyAny>> {
+    pub fn set_python_run(
+        &self,
+        run: Option<Py<PyAny>>,
+        worker_ident: Option<u64>,
+    ) -> Option<Py<PyAny>> {
         *self.worker_ident.lock().expect("worker ident lock") = worker_ident;
         std::mem::replace(&mut *self.py_run.lock().expect("python run lock"), run)
     }
 
     /// The Python `Run` and the worker's thread ident (only while running).
     pub fn python_run(&self, py: pyo3::Python<'_>) -> Option<(Py<PyAny>, u64)> {
-        let run = self.py_run.lock().expect("python run lock").as_ref()?.clone_ref(py);
+        let run = self
+            .py_run
+            .lock()
+            .expect("python run lock")
+            .as_ref()?
+            .clone_ref(py);
         let ident = (*self.worker_ident.lock().expect("worker ident lock"))?;
         Some((run, ident))
     }

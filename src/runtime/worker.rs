@@ -81,7 +81,8 @@ fn run_job(context: &WorkerContext, ident: u64, job: Job) {
             classify(py, context.prelude, &job, failure, duration, gil_wait)
         })
     };
-    let gil_wait_s = (end.status != EndStatus::Cancelled || end.duration_ms > 0.0).then_some(end.gil_wait_ms / 1e3);
+    let gil_wait_s = (end.status != EndStatus::Cancelled || end.duration_ms > 0.0)
+        .then_some(end.gil_wait_ms / 1e3);
     context
         .metrics
         .run_ended(end.status, started.elapsed().as_secs_f64(), gil_wait_s);
@@ -122,7 +123,9 @@ fn execute(py: Python<'_>, context: &WorkerContext, ident: u64, job: &Job) -> Op
             return Some(error);
         }
     }
-    let remaining = deadline.saturating_duration_since(Instant::now()).as_secs_f64();
+    let remaining = deadline
+        .saturating_duration_since(Instant::now())
+        .as_secs_f64();
     prelude.join_threads.call1(py, (run, remaining)).err()
 }
 
@@ -143,13 +146,19 @@ fn finish_attached(py: Python<'_>, prelude: &Prelude, state: &RunState, ident: u
         {
             for thread in stray {
                 // SAFETY: attached; these threads belong to the finished run.
-                unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread as c_long, prelude.run_interrupted.as_ptr()) };
+                unsafe {
+                    pyo3::ffi::PyThreadState_SetAsyncExc(
+                        thread as c_long,
+                        prelude.run_interrupted.as_ptr(),
+                    )
+                };
             }
         }
     }
-    let _ = prelude
-        .restore_streams
-        .call1(py, (prelude.stdout.clone_ref(py), prelude.stderr.clone_ref(py)));
+    let _ = prelude.restore_streams.call1(
+        py,
+        (prelude.stdout.clone_ref(py), prelude.stderr.clone_ref(py)),
+    );
 }
 
 fn classify(
@@ -211,10 +220,19 @@ fn describe(py: Python<'_>, prelude: &Prelude, job: &Job, error: &PyErr) -> RunE
             message,
             traceback,
             line,
-            snippet_id: filename.and_then(|f| job.blocks.iter().find(|b| b.filename == f).map(|b| b.snippet_id.clone())),
+            snippet_id: filename.and_then(|f| {
+                job.blocks
+                    .iter()
+                    .find(|b| b.filename == f)
+                    .map(|b| b.snippet_id.clone())
+            }),
         },
         Err(_) => RunError {
-            kind: error.get_type(py).name().map(|n| n.to_string()).unwrap_or_default(),
+            kind: error
+                .get_type(py)
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
             message: error.to_string(),
             traceback: String::new(),
             line: None,
@@ -223,11 +241,21 @@ fn describe(py: Python<'_>, prelude: &Prelude, job: &Job, error: &PyErr) -> RunE
     }
 }
 
-fn stopped_end(reason: StopReason, duration_ms: f64, gil_wait_ms: f64, timeout: Duration) -> RunEnd {
+fn stopped_end(
+    reason: StopReason,
+    duration_ms: f64,
+    gil_wait_ms: f64,
+    timeout: Duration,
+) -> RunEnd {
     let message = match reason {
-        StopReason::Timeout => format!("The example ran longer than its limit of {} s and was stopped.", timeout.as_secs_f64()),
+        StopReason::Timeout => format!(
+            "The example ran longer than its limit of {} s and was stopped.",
+            timeout.as_secs_f64()
+        ),
         StopReason::Cancelled => "The run was stopped.".to_string(),
-        StopReason::OutputLimit => "The example wrote more output than allowed and was stopped.".to_string(),
+        StopReason::OutputLimit => {
+            "The example wrote more output than allowed and was stopped.".to_string()
+        }
         StopReason::Shutdown => "The server is shutting down.".to_string(),
     };
     RunEnd {

@@ -59,7 +59,11 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .service(
                         web::resource("/live-reload").route(web::get().to(live_reload::stream)),
                     )
-                    .service(web::resource("/run/{id}").route(web::post().to(run::run)))
+                    .service(
+                        web::resource("/run/{id}")
+                            .route(web::post().to(run::run))
+                            .default_service(web::to(run::wrong_method)),
+                    )
                     .default_service(web::to(api::unknown_route)),
             )
             .service(web::resource("/static/{file}").route(get_or_head().to(assets::serve)))

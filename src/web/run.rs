@@ -20,7 +20,10 @@ use crate::runtime::{Block, RunEvent, RunHandle, RunRequest, SubmitError};
 /// Interval of keep-alive comments while a run is silent.
 pub const KEEP_ALIVE_EVERY: Duration = Duration::from_millis(250);
 
-pub async fn run(state: web::Data<AppState>, id: web::Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn run(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let snapshot = state.snapshot.load();
     let snippet = snapshot.snippet(&id).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -33,7 +36,11 @@ pub async fn run(state: web::Data<AppState>, id: web::Path<String>) -> Result<Ht
         )));
     }
     let request = RunRequest {
-        blocks: snapshot.run_chain(snippet).into_iter().map(block_of).collect(),
+        blocks: snapshot
+            .run_chain(snippet)
+            .into_iter()
+            .map(block_of)
+            .collect(),
         timeout: Duration::from_secs_f64(snippet.timeout_s),
     };
     let handle = state.runtime.submit(request).map_err(|error| match error {
@@ -64,43 +71,61 @@ struct StreamState {
     ended: bool,
 }
 
-fn event_stream(handle: RunHandle) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
-    stream::unfold(StreamState { handle, ended: false }, |mut s| async move {
-        if s.ended {
-            return None;
-        }
-        loop {
-            let mut events = s.handle.take_events();
-            if ends_mid_line(&events) {
-                // Give a line being written a moment to finish, so `print`'s
-                // separate writes of text, separator and newline go out as one.
-                tokio::time::sleep(LINGER_FOR_LINE_END).await;
-                events.extend(s.handle.take_events());
+fn event_stream(
+    handle: RunHandle,
+) -> impl futures_util::Stream<Item = Result<Bytes, actix_web::Error>> {
+    stream::unfold(
+        StreamState {
+            handle,
+            ended: false,
+        },
+        |mut s| async move {
+            if s.ended {
+                return None;
             }
-            if !events.is_empty() {
-                let mut bytes = BytesMut::new();
-                for event in &events {
-                    s.ended |= matches!(event, RunEvent::End(_));
-                    bytes.extend_from_slice(&frame(event));
+            loop {
+                let mut events = s.handle.take_events();
+                if ends_mid_line(&events) {
+                    // Give a line being written a moment to finish, so `print`'s
+                    // separate writes of text, separator and newline go out as one.
+                    tokio::time::sleep(LINGER_FOR_LINE_END).await;
+                    events.extend(s.handle.take_events());
                 }
-                return Some((Ok(bytes.freeze()), s));
-            }
-            tokio::select! {
-                _ = s.handle.changed() => continue,
-                _ = tokio::time::sleep(KEEP_ALIVE_EVERY) => {
-                    return Some((Ok(Bytes::from_static(sse::KEEP_ALIVE)), s));
+                if !events.is_empty() {
+                    let mut bytes = BytesMut::new();
+                    for event in &events {
+                        s.ended |= matches!(event, RunEvent::End(_));
+                        bytes.extend_from_slice(&frame(event));
+                    }
+                    return Some((Ok(bytes.freeze()), s));
+                }
+                tokio::select! {
+                    _ = s.handle.changed() => continue,
+                    _ = tokio::time::sleep(KEEP_ALIVE_EVERY) => {
+                        return Some((Ok(Bytes::from_static(sse::KEEP_ALIVE)), s));
+                    }
                 }
             }
-        }
-    })
+        },
+    )
 }
 
 fn frame(event: &RunEvent) -> Bytes {
     match event {
-        RunEvent::Start { run_id, queued_ms } => sse::event("start", &json!({ "run_id": run_id, "queued_ms": queued_ms })),
+        RunEvent::Start { run_id, queued_ms } => sse::event(
+            "start",
+            &json!({ "run_id": run_id, "queued_ms": queued_ms }),
+        ),
         RunEvent::Output { stream, text } => sse::event(stream.name(), &json!({ "text": text })),
         RunEvent::End(end) => sse::event("end", end),
     }
+}
+
+/// Any method but POST on a run URL.
+pub async fn wrong_method(request: actix_web::HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, "POST"))
+        .json(json!({ "error": format!("{} is not allowed here; start a run with POST {}", request.method(), request.path()) }))
 }
 
 /// `GET /metrics`: Prometheus text.

@@ -4,6 +4,7 @@ mod assets;
 mod cli;
 mod helpers;
 mod problems;
+mod run;
 mod site;
 mod snippets;
 mod watch;
