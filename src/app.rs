@@ -6,7 +6,7 @@
 //! exists; pages never need it.
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, App, HttpServer};
@@ -72,16 +72,32 @@ pub struct RunningApp {
     _watcher: Option<ContentWatcher>,
 }
 
-/// Stops a running app gracefully: streams end, open requests finish.
+/// How long a stop waits for runs to deliver their `end` events.
+const RUNS_END_WITHIN: Duration = Duration::from_secs(2);
+
+/// Stops a running app gracefully: every run ends and tells its client,
+/// streams close, open requests finish.
 #[derive(Clone)]
 pub struct Stopper {
     handle: ServerHandle,
     shutting_down: Arc<watch::Sender<bool>>,
+    runtime: Arc<Runtime>,
 }
 
 impl Stopper {
     pub async fn stop(&self) {
         self.shutting_down.send_replace(true);
+        self.runtime.shutdown();
+        let runtime = self.runtime.clone();
+        let all_ended =
+            tokio::task::spawn_blocking(move || runtime.wait_until_idle(RUNS_END_WITHIN))
+                .await
+                .unwrap_or(false);
+        if !all_ended {
+            tracing::warn!(
+                "some runs did not end in time (a C call may hold the GIL); stopping anyway"
+            );
+        }
         self.handle.stop(true).await;
     }
 }
@@ -137,7 +153,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let state = actix_web::web::Data::new(AppState {
         snapshot,
         assets,
-        runtime,
+        runtime: runtime.clone(),
         generations,
         shutting_down,
         live_reload: config.watch,
@@ -164,6 +180,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let stopper = Stopper {
         handle: server.handle(),
         shutting_down: Arc::new(shutdown_tx),
+        runtime,
     };
     Ok(RunningApp {
         addr,

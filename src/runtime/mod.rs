@@ -23,9 +23,9 @@ pub mod run_state;
 pub mod worker;
 
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
 
@@ -66,6 +66,9 @@ pub struct Runtime {
     settings: RuntimeSettings,
     metrics: Arc<RunMetrics>,
     next_id: AtomicU64,
+    /// Runs submitted and not yet ended (pruned as they end).
+    live: Mutex<Vec<Weak<RunState>>>,
+    shutting_down: AtomicBool,
 }
 
 impl Runtime {
@@ -98,13 +101,52 @@ impl Runtime {
             settings,
             metrics,
             next_id: AtomicU64::new(1),
+            live: Mutex::new(Vec::new()),
+            shutting_down: AtomicBool::new(false),
         })
+    }
+
+    /// Refuses new runs and stops every queued and running one; each ends
+    /// with `cancelled` and a message saying the server is shutting down.
+    pub fn shutdown(&self) {
+        self.shutting_down.store(true, Ordering::Release);
+        for run in self.live_runs() {
+            if run.request_stop(StopReason::Shutdown) {
+                let _ = self.canceller.send(CancelCommand::Stop(run));
+            }
+        }
+    }
+
+    /// Waits (blocking, so call it off the async threads) until no run is
+    /// left or `within` has passed; returns whether all ended.
+    pub fn wait_until_idle(&self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        while !self.live_runs().is_empty() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        true
+    }
+
+    fn live_runs(&self) -> Vec<Arc<RunState>> {
+        let mut live = self.live.lock().expect("live runs lock");
+        live.retain(|run| run.upgrade().is_some_and(|run| run.phase() != Phase::Ended));
+        live.iter().filter_map(Weak::upgrade).collect()
     }
 
     /// Queues a run. Never blocks: a full queue is an error at once.
     pub fn submit(&self, request: RunRequest) -> Result<RunHandle, SubmitError> {
+        if self.shutting_down.load(Ordering::Acquire) {
+            return Err(SubmitError::ShuttingDown);
+        }
         let id = format!("r{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let state = Arc::new(RunState::new(id));
+        self.live
+            .lock()
+            .expect("live runs lock")
+            .push(Arc::downgrade(&state));
         let job = Job {
             state: state.clone(),
             blocks: request.blocks,

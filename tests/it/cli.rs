@@ -176,3 +176,58 @@ async fn the_binary_serves_and_stops_on_sigterm() {
         .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn sigterm_ends_running_examples_with_an_end_event_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = fixture("run");
+    let (mut child, base) = serve(&["--content", site.to_str().unwrap()], dir.path()).await;
+    let client = reqwest::Client::new();
+    let snippets: serde_json::Value = client
+        .get(format!("{base}/api/snippets?page=basics"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sleeps = snippets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "sleeps")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut stream = client
+        .post(format!("{base}/api/run/{sleeps}"))
+        .send()
+        .await
+        .unwrap();
+    let mut seen = String::new();
+    while !seen.contains("going to sleep") {
+        seen.push_str(&String::from_utf8_lossy(
+            &stream.chunk().await.unwrap().unwrap(),
+        ));
+    }
+    let pid = child.id().unwrap().to_string();
+    let started = std::time::Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    while let Some(chunk) = stream.chunk().await.unwrap() {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(seen.contains("event: end"), "{seen}");
+    assert!(seen.contains("\"status\":\"cancelled\""), "{seen}");
+    assert!(seen.contains("shutting down"), "{seen}");
+    let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
+        .await
+        .expect("the server exits within 5 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
