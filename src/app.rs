@@ -122,6 +122,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
             workers: config.run.workers,
             queue: config.run.queue,
             output_cap_bytes: config.run.output_limit_bytes,
+            worker_priority: config.run.worker_priority,
         })
         .context("cannot start the Python runtime")?,
     );
@@ -167,6 +168,13 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
                     .add(("Referrer-Policy", "same-origin")),
             )
             .configure(web::configure(state.clone()))
+    })
+    .on_connect(|connection, _| {
+        // Run events are small writes; without this, Nagle's algorithm and
+        // delayed ACKs hold each one back for tens of milliseconds.
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
     })
     .disable_signals()
     .shutdown_timeout(SHUTDOWN_TIMEOUT_S)

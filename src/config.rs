@@ -54,6 +54,22 @@ pub struct RunConfig {
     pub queue: usize,
     /// Most bytes of output one run may write before it is stopped.
     pub output_limit_bytes: usize,
+    /// How worker threads compete with page requests for the CPU.
+    pub worker_priority: WorkerPriority,
+}
+
+/// Scheduling priority of the threads that execute examples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkerPriority {
+    /// `SCHED_IDLE`: examples get only CPU time that requests leave over, so
+    /// CPU-bound examples never slow pages down (under a CPU-saturating load
+    /// they wait, and may time out).
+    Idle,
+    /// `nice 10`: requests are favoured, examples still get a share.
+    Low,
+    /// The same priority as the HTTP threads.
+    Normal,
 }
 
 impl Default for RunConfig {
@@ -63,6 +79,7 @@ impl Default for RunConfig {
             workers: 8,
             queue: 64,
             output_limit_bytes: 1 << 20,
+            worker_priority: WorkerPriority::Idle,
         }
     }
 }

@@ -11,10 +11,11 @@
   var MAC = /Mac|iPhone|iPad/.test(navigator.platform || navigator.userAgent);
   var KEYS = MAC ? "\u2318 Enter" : "Ctrl+Enter";
   var SILENCE_MS = 20000; // the server sends keep-alives every ~250 ms
+  // Sentences for ends the server gives no `message` for.
   var NOTES = {
-    timeout: "The example ran longer than its time limit of {t} s, so the server stopped it.",
+    timeout: "The example ran longer than its time limit of {t} s and was stopped.",
     cancelled: "The run was stopped before it finished.",
-    output_limit: "The example printed more output than the server allows, so it was stopped.",
+    output_limit: "The example wrote more output than allowed and was stopped.",
     rejected: "The server refused to run this example."
   };
 
@@ -86,6 +87,8 @@
     try { return { name: name, data: JSON.parse(data.join("\n")) }; } catch (e) { return null; }
   }
 
+  var blocks = {}; // snippet id -> { mark(line, title) }
+
   function setUp(snippet) {
     var pre = snippet.querySelector("pre.code");
     var code = pre && pre.querySelector("code");
@@ -94,7 +97,19 @@
     var recorded = snippet.querySelector(".recorded-output");
     var recordedText = recorded && recorded.querySelector("pre");
     var limit = snippet.getAttribute("data-timeout-s");
-    var lines = null, run = null;
+    var lines = null, marked = [], run = null;
+    blocks[id] = { mark: mark };
+
+    // Marks a 1-based line of this block's code; returns it (or null).
+    function mark(number, title) {
+      if (!lines) lines = wrapLines(code);
+      var line = lines[number - 1];
+      if (line) {
+        line.classList.add("code-line-error");
+        line.title = title;
+      }
+      return line || null;
+    }
 
     var bar = el("div", "run-bar");
     var runButton = button("run-button", "Run");
@@ -163,7 +178,8 @@
     function start() {
       if (run) return;
       if (!box) makeBox();
-      if (lines) lines.forEach(function (line) { line.classList.remove("code-line-error"); line.removeAttribute("title"); });
+      marked.forEach(function (line) { line.classList.remove("code-line-error"); line.removeAttribute("title"); });
+      marked = [];
       if (recorded) recorded.hidden = true;
       box.hidden = false;
       box.className = "run-output";
@@ -270,25 +286,20 @@
     function ended(data) {
       var name = String(data.status || "unknown");
       var error = data.error;
-      var sentence = NOTES[name] ? NOTES[name].replace("{t}", limit) : "";
+      var sentence = data.message || (NOTES[name] ? NOTES[name].replace("{t}", limit) : "");
       var where = "";
       if (name === "error" && error && typeof error === "object") {
         var trace = error.traceback || (error.type || "Error") + ": " + (error.message || "") + "\n";
         var shown = out.textContent;
         if (shown.slice(-trace.length) !== trace) append((shown && shown.slice(-1) !== "\n" ? "\n" : "") + trace, "traceback");
-        if (error.line > 0) {
-          where = "line " + error.line;
-          if (!lines) lines = wrapLines(code);
-          var line = lines[error.line - 1];
-          if (line) {
-            line.classList.add("code-line-error");
-            line.title = (error.type || "Error") + ": " + (error.message || "");
-          }
+        var block = blocks[error.snippet_id || id];
+        if (error.line > 0 && block) {
+          where = "line " + error.line + (block.mark === mark ? "" : " of a required block");
+          var line = block.mark(error.line, (error.type || "Error") + ": " + (error.message || ""));
+          if (line) marked.push(line);
         }
       } else if (name === "exit") {
         sentence = "The example exited with code " + data.exit_code + ".";
-      } else if (name === "rejected" && error) {
-        sentence = sentence.replace(/\.$/, ": " + (error.message || error) + ".");
       }
       var parts = [name, where, ms(data.duration_ms)];
       if (typeof data.gil_wait_ms === "number") parts.push("GIL wait " + ms(data.gil_wait_ms));

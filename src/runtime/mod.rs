@@ -42,6 +42,7 @@ pub struct RuntimeSettings {
     pub workers: usize,
     pub queue: usize,
     pub output_cap_bytes: usize,
+    pub worker_priority: worker::WorkerPriority,
 }
 
 /// A run to execute: its blocks in order (`requires=` blocks first) and its time limit.
@@ -90,9 +91,10 @@ impl Runtime {
                 prelude,
                 metrics: metrics.clone(),
             };
+            let priority = settings.worker_priority;
             std::thread::Builder::new()
                 .name(format!("rundocs-worker-{index}"))
-                .spawn(move || worker::run(context))
+                .spawn(move || worker::run(context, priority))
                 .expect("can start a worker thread");
         }
         Ok(Runtime {

@@ -18,6 +18,7 @@ use super::interpreter::Prelude;
 use super::metrics::RunMetrics;
 use super::output::OutputSink;
 use super::run_state::{Phase, RunState, StopReason};
+pub use crate::config::WorkerPriority;
 
 /// One block of a run: the run's own code, or a block it `requires=`.
 #[derive(Debug, Clone)]
@@ -44,8 +45,12 @@ pub struct WorkerContext {
     pub metrics: Arc<RunMetrics>,
 }
 
+/// Niceness of worker threads with [`WorkerPriority::Low`].
+pub const LOW_PRIORITY_NICENESS: i32 = 10;
+
 /// The worker loop: runs jobs until the queue is closed.
-pub fn run(context: WorkerContext) {
+pub fn run(context: WorkerContext, priority: WorkerPriority) {
+    set_priority(priority);
     let ident: u64 = Python::attach(|py| {
         context
             .prelude
@@ -57,6 +62,36 @@ pub fn run(context: WorkerContext) {
     for job in context.jobs.iter() {
         run_job(&context, ident, job);
     }
+}
+
+/// Sets the calling worker thread's scheduling priority (Linux only).
+fn set_priority(priority: WorkerPriority) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: both calls only change the calling thread's scheduling.
+        let result = unsafe {
+            match priority {
+                WorkerPriority::Normal => 0,
+                WorkerPriority::Low => {
+                    let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+                    libc::setpriority(libc::PRIO_PROCESS, tid, LOW_PRIORITY_NICENESS)
+                }
+                WorkerPriority::Idle => {
+                    let param = libc::sched_param { sched_priority: 0 };
+                    libc::sched_setscheduler(0, libc::SCHED_IDLE, &param)
+                }
+            }
+        };
+        if result != 0 {
+            tracing::warn!(
+                ?priority,
+                "cannot set the priority of a worker thread: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = priority;
 }
 
 fn run_job(context: &WorkerContext, ident: u64, job: Job) {

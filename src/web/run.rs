@@ -60,7 +60,7 @@ fn block_of(snippet: &Snippet) -> Block {
 }
 
 /// How long a partial line may wait for the rest of its line.
-const LINGER_FOR_LINE_END: Duration = Duration::from_millis(5);
+const LINGER_FOR_LINE_END: Duration = Duration::from_millis(20);
 
 fn ends_mid_line(events: &[RunEvent]) -> bool {
     matches!(events.last(), Some(RunEvent::Output { text, .. }) if !text.ends_with('\n'))
@@ -85,11 +85,16 @@ fn event_stream(
             }
             loop {
                 let mut events = s.handle.take_events();
-                if ends_mid_line(&events) {
-                    // Give a line being written a moment to finish, so `print`'s
-                    // separate writes of text, separator and newline go out as one.
-                    tokio::time::sleep(LINGER_FOR_LINE_END).await;
+                // Give a line being written a moment to finish, so `print`'s
+                // separate writes of text, separator and newline go out as one
+                // even when other runs take the GIL in between.
+                let linger_until = tokio::time::Instant::now() + LINGER_FOR_LINE_END;
+                while ends_mid_line(&events) {
+                    let more = tokio::time::timeout_at(linger_until, s.handle.changed()).await;
                     events.extend(s.handle.take_events());
+                    if more.is_err() {
+                        break;
+                    }
                 }
                 if !events.is_empty() {
                     let mut bytes = BytesMut::new();

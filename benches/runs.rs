@@ -1,0 +1,308 @@
+//! Run benchmarks against the real server binary on loopback.
+//!
+//! `cargo bench --bench runs` (add `-- --quick` for a short smoke run):
+//!
+//! 1. First-event latency of `print("hi")` over HTTP (POST → first `stdout`
+//!    event), p50 and p99, against spawning `python3 -c 'print("hi")'` and
+//!    reading its first byte of stdout, in the same run.
+//! 2. Page latency p99 while idle and while two CPU-bound runs execute.
+//! 3. 500 concurrent I/O-bound streaming runs (sleep + print): how many
+//!    complete with all their output, and the server's peak RSS.
+//!
+//! The server is `target/release/rundocs` in a child process (so its memory
+//! is its own), bound to 127.0.0.1 on a free port, stopped at the end.
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_rundocs");
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(content: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        let mut command = Command::new(BINARY);
+        command
+            .args([
+                "--content",
+                content.to_str().unwrap(),
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .env("RUNDOCS_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("the server starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line.rsplit("http://").next().unwrap().trim().to_string();
+        Server {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    /// VmHWM (peak resident set) and VmRSS of the server, in MiB.
+    fn memory_mib(&self) -> (f64, f64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let field = |name: &str| -> f64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .unwrap()
+                / 1024.0
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index]
+}
+
+fn summary(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (percentile(&samples, 0.5), percentile(&samples, 0.99))
+}
+
+async fn ids(client: &reqwest::Client, base: &str) -> Vec<(String, Option<String>)> {
+    let snippets: serde_json::Value = client
+        .get(format!("{base}/api/snippets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    snippets
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["name"].as_str().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+fn id_of(ids: &[(String, Option<String>)], name: &str) -> String {
+    ids.iter()
+        .find(|(_, n)| n.as_deref() == Some(name))
+        .unwrap()
+        .0
+        .clone()
+}
+
+/// Milliseconds from sending the POST to the first `stdout` event; reads on to the end.
+async fn first_output_ms(client: &reqwest::Client, url: &str) -> (f64, String) {
+    let started = Instant::now();
+    let mut response = client.post(url).send().await.unwrap();
+    let mut seen = String::new();
+    let mut first = None;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+        if first.is_none() && seen.contains("event: stdout") {
+            first = Some(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    (first.expect("the run printed"), seen)
+}
+
+/// The stdout text of a raw event stream, concatenated.
+fn stdout_of(stream: &str) -> String {
+    let mut text = String::new();
+    let mut in_stdout = false;
+    for line in stream.lines() {
+        if let Some(name) = line.strip_prefix("event: ") {
+            in_stdout = name == "stdout";
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            if in_stdout {
+                let value: serde_json::Value = serde_json::from_str(data).unwrap();
+                text.push_str(value["text"].as_str().unwrap());
+            }
+        }
+    }
+    text
+}
+
+fn spawn_python_first_byte_ms() -> f64 {
+    let started = Instant::now();
+    let mut child = Command::new("python3")
+        .args(["-c", "print('hi')"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut byte = [0u8; 1];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut byte)
+        .unwrap();
+    let elapsed = started.elapsed().as_secs_f64() * 1e3;
+    child.wait().unwrap();
+    elapsed
+}
+
+async fn page_latencies(
+    client: &reqwest::Client,
+    url: &str,
+    duration: Duration,
+    concurrency: usize,
+) -> Vec<f64> {
+    let deadline = Instant::now() + duration;
+    let tasks = (0..concurrency).map(|_| {
+        let client = client.clone();
+        let url = url.to_string();
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                let response = client.get(&url).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                response.bytes().await.unwrap();
+                samples.push(started.elapsed().as_secs_f64() * 1e3);
+            }
+            samples
+        })
+    });
+    let mut all = Vec::new();
+    for task in futures_util::future::join_all(tasks).await {
+        all.extend(task.unwrap());
+    }
+    all
+}
+
+const CONTENT: &str = r#"# Bench
+
+```python name=hi
+print("hi")
+```
+
+```python name=burn timeout=120
+import time
+end = time.monotonic() + float(60)
+n = 0
+while time.monotonic() < end:
+    n += 1
+```
+
+```python name=io timeout=60
+import time
+for i in range(4):
+    print("line", i, flush=True)
+    time.sleep(0.5)
+```
+"#;
+
+#[tokio::main]
+async fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bench.md"), CONTENT).unwrap();
+    let client = reqwest::Client::new();
+
+    // 1. First-event latency against a process per run.
+    let server = Server::start(dir.path(), &[]);
+    let ids = ids(&client, &server.base).await;
+    let hi = format!("{}/api/run/{}", server.base, id_of(&ids, "hi"));
+    let runs = if quick { 50 } else { 1000 };
+    for _ in 0..20 {
+        first_output_ms(&client, &hi).await;
+    }
+    let mut http = Vec::new();
+    for _ in 0..runs {
+        http.push(first_output_ms(&client, &hi).await.0);
+    }
+    let spawns = if quick { 10 } else { 100 };
+    let process: Vec<f64> = (0..spawns).map(|_| spawn_python_first_byte_ms()).collect();
+    let (http50, http99) = summary(http);
+    let (proc50, proc99) = summary(process);
+    println!("first output of print(\"hi\"): rundocs over HTTP p50 {http50:.3} ms p99 {http99:.3} ms ({runs} runs)");
+    println!("first output of print(\"hi\"): python3 -c per run p50 {proc50:.3} ms p99 {proc99:.3} ms ({spawns} spawns)");
+    println!(
+        "speed-up at p50: {:.0}x, at p99: {:.0}x",
+        proc50 / http50,
+        proc99 / http99
+    );
+
+    // 2. Page latency idle, then with two CPU-bound runs holding the GIL in turns.
+    let page = format!("{}/bench", server.base);
+    let window = Duration::from_secs(if quick { 2 } else { 10 });
+    page_latencies(&client, &page, Duration::from_secs(1), 4).await;
+    let (idle50, idle99) = summary(page_latencies(&client, &page, window, 4).await);
+    let burn = format!("{}/api/run/{}", server.base, id_of(&ids, "burn"));
+    let burners: Vec<_> = (0..2)
+        .map(|_| {
+            let client = client.clone();
+            let burn = burn.clone();
+            tokio::spawn(async move {
+                let response = client.post(&burn).send().await.unwrap();
+                // Dropping the response after the window cancels the run.
+                tokio::time::sleep(Duration::from_secs(70)).await;
+                drop(response);
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (busy50, busy99) = summary(page_latencies(&client, &page, window, 4).await);
+    for burner in burners {
+        burner.abort();
+    }
+    println!("page latency idle: p50 {idle50:.3} ms p99 {idle99:.3} ms");
+    println!("page latency with two CPU-bound runs: p50 {busy50:.3} ms p99 {busy99:.3} ms ({:.2}x idle p99)", busy99 / idle99);
+    drop(server);
+
+    // 3. 500 concurrent I/O-bound streaming runs.
+    let concurrent = if quick { 100 } else { 500 };
+    let server = Server::start(
+        dir.path(),
+        &[
+            ("RUNDOCS_RUN__WORKERS", "500"),
+            ("RUNDOCS_RUN__QUEUE", "1000"),
+        ],
+    );
+    let ids = self::ids(&client, &server.base).await;
+    let io = format!("{}/api/run/{}", server.base, id_of(&ids, "io"));
+    let (_, rss_before) = server.memory_mib();
+    let started = Instant::now();
+    let tasks = (0..concurrent).map(|_| {
+        let client = client.clone();
+        let io = io.clone();
+        tokio::spawn(async move { first_output_ms(&client, &io).await.1 })
+    });
+    let outputs = futures_util::future::join_all(tasks).await;
+    let elapsed = started.elapsed();
+    let expected: String = (0..4).map(|i| format!("line {i}\n")).collect();
+    let complete = outputs
+        .iter()
+        .filter(|o| {
+            let o = o.as_ref().unwrap();
+            stdout_of(o) == expected && o.contains("\"status\":\"ok\"")
+        })
+        .count();
+    let (peak, rss_after) = server.memory_mib();
+    println!(
+        "{concurrent} concurrent I/O-bound runs: {complete} complete with all output in {:.1} s; server RSS {rss_before:.1} MiB before, peak {peak:.1} MiB, {rss_after:.1} MiB after",
+        elapsed.as_secs_f64()
+    );
+}
