@@ -26,6 +26,9 @@ import sys
 import threading
 import time
 
+# The file name this module is compiled under (see runtime/interpreter.rs).
+PRELUDE_FILE = "rundocs_prelude.py"
+
 # Longest uninterruptible stretch of a patched wait, in seconds.
 SLICE_S = 0.02
 
@@ -272,7 +275,9 @@ def compile_block(source, filename):
 def describe_error(exc, filenames):
     """(type name, message, traceback text, line, filename) of an exception.
     The line is the innermost one inside the run's own blocks."""
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    report = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    _hide_own_frames(report)
+    text = "".join(report.format())
     line = filename = None
     tb = exc.__traceback__
     while tb is not None:
@@ -282,6 +287,17 @@ def describe_error(exc, filenames):
     if isinstance(exc, SyntaxError) and exc.filename in filenames:
         line, filename = exc.lineno, exc.filename
     return type(exc).__name__, str(exc), text, line, filename
+
+
+def _hide_own_frames(report):
+    """Drops this module's frames (compile_block, the input() stub) from a
+    traceback report and the reports chained to it: readers only need theirs."""
+    seen = set()
+    while report is not None and id(report) not in seen:
+        seen.add(id(report))
+        frames = [f for f in report.stack if f.filename != PRELUDE_FILE]
+        report.stack = traceback.StackSummary.from_list(frames)
+        report = report.__cause__ or report.__context__
 
 
 def exit_code(exc):

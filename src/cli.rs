@@ -24,6 +24,40 @@ pub struct Cli {
 pub enum Command {
     /// Serve the site (the default when no subcommand is given).
     Serve(ServeArgs),
+    /// Run every example and compare it with its `output` block.
+    Check(CheckArgs),
+}
+
+/// Flags of `rundocs check`.
+#[derive(Debug, Default, Clone, Args)]
+pub struct CheckArgs {
+    /// Folder of markdown files to check [default: the bundled write-ups]
+    #[arg(long, value_name = "DIR")]
+    pub content: Option<PathBuf>,
+
+    /// Only the examples of this page (its URL path, e.g. guide/setup)
+    #[arg(long, value_name = "PATH")]
+    pub page: Option<String>,
+
+    /// Config file [default: rundocs.toml in the current folder, if present]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Include pages marked `draft = true`
+    #[arg(long)]
+    pub drafts: bool,
+}
+
+impl CheckArgs {
+    /// The settings shared with `serve`, for loading the config.
+    pub fn as_serve_args(&self) -> ServeArgs {
+        ServeArgs {
+            content: self.content.clone(),
+            config: self.config.clone(),
+            drafts: self.drafts,
+            ..ServeArgs::default()
+        }
+    }
 }
 
 /// Flags of `rundocs serve`. Each one left out keeps the value from the

@@ -15,10 +15,12 @@
 //!   tells open pages to reload.
 //! - [`runtime`]: the embedded CPython interpreter.
 //! - [`app`]: wires all of it into a bound, running server.
+//! - [`check`]: `rundocs check`, which runs every example and compares its output.
 //!
 //! `main.rs` only parses the command line ([`cli`]) and calls into [`app`].
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod content;

@@ -5,19 +5,33 @@ use std::process::ExitCode;
 use clap::Parser;
 use rundocs::cli::{Cli, Command};
 
+fn check(args: rundocs::cli::CheckArgs) -> ExitCode {
+    let result = rundocs::config::Config::load(&args.as_serve_args()).and_then(|config| {
+        rundocs::check::run(&config, args.page.as_deref(), &mut std::io::stdout())
+    });
+    match result {
+        Ok((_, 0)) => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(error) => report(&error),
+    }
+}
+
+fn report(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error}");
+    for cause in error.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    ExitCode::FAILURE
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => rundocs::app::serve_from_args(args),
+        Command::Check(args) => return check(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error}");
-            for cause in error.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
-            ExitCode::FAILURE
-        }
+        Err(error) => report(&error),
     }
 }

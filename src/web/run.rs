@@ -51,7 +51,7 @@ pub async fn run(
 }
 
 /// How a block is named in tracebacks: its page and position, as a reader finds it.
-fn block_of(snippet: &Snippet) -> Block {
+pub fn block_of(snippet: &Snippet) -> Block {
     Block {
         snippet_id: snippet.id.clone(),
         filename: format!("/{}, block {}", snippet.page, snippet.index + 1),

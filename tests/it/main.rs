@@ -1,6 +1,7 @@
 //! Integration tests: the real app on a free port, real HTTP, fixture content.
 //! See tests/README.md for how to add a case.
 mod assets;
+mod check;
 mod cli;
 mod helpers;
 mod problems;

@@ -1,0 +1,174 @@
+//! `rundocs check`: the docs' own test suite.
+//!
+//! Every runnable example runs through the same runtime as the server (same
+//! guards, limits and `requires=` chains). Its stdout is compared with the
+//! block's `output` block ([`matching`]); `expect=error` examples must raise.
+//! One line per example, a unified diff on a mismatch, and a closing
+//! `N passed, N failed` line; the command fails if any example does.
+pub mod matching;
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::content::Snippet;
+use crate::render::{AssetTable, Snapshot};
+use crate::runtime::{
+    EndStatus, OutputStream, RunEnd, RunEvent, RunRequest, Runtime, RuntimeSettings,
+};
+use crate::web::run::block_of;
+
+/// The outcome of one example.
+#[derive(Debug)]
+pub struct Verdict {
+    pub passed: bool,
+    /// Why it failed, and a diff when the output differs.
+    pub details: Option<String>,
+}
+
+/// Runs the checks and writes the report to `out`. Returns (passed, failed).
+pub fn run(
+    config: &Config,
+    page: Option<&str>,
+    out: &mut impl Write,
+) -> anyhow::Result<(usize, usize)> {
+    let assets = AssetTable::build();
+    let snapshot = Snapshot::build(config, &assets.urls, None)?;
+    let runtime = Runtime::start(RuntimeSettings {
+        workers: 1,
+        queue: 1,
+        output_cap_bytes: config.run.output_limit_bytes,
+        worker_priority: crate::config::WorkerPriority::Normal,
+    })
+    .context("cannot start the Python runtime")?;
+    let page = page.map(|p| p.trim_matches('/'));
+    if let Some(page) = page {
+        if snapshot.page(page).is_none() {
+            anyhow::bail!("there is no page /{page} in the content");
+        }
+    }
+    let (mut passed, mut failed) = (0, 0);
+    for problem in snapshot.problems() {
+        if page.is_none_or(|p| p == problem.url_path) {
+            writeln!(out, "FAIL  {problem}")?;
+            failed += 1;
+        }
+    }
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    for snippet in snapshot.snippets().iter().filter(|s| s.runnable) {
+        if page.is_some_and(|p| p != snippet.page) {
+            continue;
+        }
+        let (verdict, end) = tokio.block_on(check_one(&runtime, &snapshot, snippet))?;
+        let label = if verdict.passed { "ok  " } else { "FAIL" };
+        writeln!(
+            out,
+            "{label}  /{} block {} (line {}) {} {:.1} ms",
+            snippet.page,
+            snippet.index + 1,
+            snippet.line,
+            end.status.name(),
+            end.duration_ms
+        )?;
+        if let Some(details) = verdict.details {
+            for line in details.lines() {
+                writeln!(out, "      {line}")?;
+            }
+        }
+        if verdict.passed {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    runtime.shutdown();
+    writeln!(out, "{passed} passed, {failed} failed")?;
+    Ok((passed, failed))
+}
+
+async fn check_one(
+    runtime: &Runtime,
+    snapshot: &Snapshot,
+    snippet: &Snippet,
+) -> anyhow::Result<(Verdict, RunEnd)> {
+    let request = RunRequest {
+        blocks: snapshot
+            .run_chain(snippet)
+            .into_iter()
+            .map(block_of)
+            .collect(),
+        timeout: Duration::from_secs_f64(snippet.timeout_s),
+    };
+    let handle = runtime.submit(request)?;
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    let end = loop {
+        let mut end = None;
+        for event in handle.take_events() {
+            match event {
+                RunEvent::Output {
+                    stream: OutputStream::Stdout,
+                    text,
+                } => stdout.push_str(&text),
+                RunEvent::Output {
+                    stream: OutputStream::Stderr,
+                    text,
+                } => stderr.push_str(&text),
+                RunEvent::Start { .. } => {}
+                RunEvent::End(run_end) => end = Some(run_end),
+            }
+        }
+        match end {
+            Some(end) => break end,
+            None => handle.changed().await,
+        }
+    };
+    Ok((judge(snippet, &end, &stdout, &stderr), end))
+}
+
+/// Whether a finished run is what its block promises.
+pub fn judge(snippet: &Snippet, end: &RunEnd, stdout: &str, stderr: &str) -> Verdict {
+    let status_ok = match (snippet.expect_error, end.status) {
+        (false, EndStatus::Ok) | (true, EndStatus::Error) => true,
+        (false, EndStatus::Exit) => end.exit_code == Some(0),
+        _ => false,
+    };
+    let mut problems = Vec::new();
+    if !status_ok {
+        let wanted = if snippet.expect_error {
+            "an exception (expect=error)"
+        } else {
+            "ok"
+        };
+        let mut text = format!("expected {wanted}, got {}", end.status.name());
+        if let Some(error) = &end.error {
+            text.push_str(&format!(":\n{}", error.traceback.trim_end()));
+        } else if let Some(message) = &end.message {
+            text.push_str(&format!(": {message}"));
+        }
+        if !stderr.is_empty() && end.error.is_none() {
+            text.push_str(&format!("\nstderr:\n{}", stderr.trim_end()));
+        }
+        problems.push(text);
+    }
+    if let Some(expected) = &snippet.expected_output {
+        if !matching::output_matches(expected, stdout) {
+            let diff = similar::TextDiff::from_lines(expected.as_str(), stdout)
+                .unified_diff()
+                .header("expected output", "actual output")
+                .to_string();
+            problems.push(format!(
+                "stdout differs from the output block:\n{}",
+                diff.trim_end()
+            ));
+        }
+    }
+    Verdict {
+        passed: problems.is_empty(),
+        details: (!problems.is_empty()).then(|| problems.join("\n")),
+    }
+}
