@@ -15,6 +15,13 @@ It is imported at start-up, before any snippet runs, and does four things:
   slices instead, between which the exception can be delivered.
 * ``input()`` and ``sys.stdin`` raise a clear error instead of reading the
   server's standard input.
+* Guards. Calls that would end or hijack the whole server process
+  (``os._exit``, ``os.abort``, ``os.fork``, ``os.kill`` of the server,
+  ``signal.signal``, closing file descriptors 0-2, ...) raise a clear
+  ``RuntimeError`` instead: every reader's runs share this process.
+* Restoration. After each run, ``builtins``, ``sys.path``, the standard
+  streams and the standard modules in ``sys.modules`` are put back as they
+  were at start-up (modules a run imported stay imported).
 * ``RunInterrupted``, a ``BaseException`` (so ``except Exception`` does not
   swallow it), is what the runtime injects to stop a run.
 """
@@ -22,6 +29,9 @@ It is imported at start-up, before any snippet runs, and does four things:
 import _thread
 import builtins
 import io
+import os
+import posix
+import signal
 import sys
 import threading
 import time
@@ -148,6 +158,108 @@ def _no_input(*args, **kwargs):
     )
 
 
+# --- guards --------------------------------------------------------------
+
+
+class ServerProtected(RuntimeError):
+    """Raised instead of a call that would harm the shared server process."""
+
+
+def _refuse(what, why):
+    def refused(*args, **kwargs):
+        raise ServerProtected(
+            "%s is not allowed in a rundocs example: %s. Examples run inside the "
+            "server process, shared with every other reader." % (what, why)
+        )
+
+    refused.__name__ = what.rsplit(".", 1)[-1]
+    refused.__qualname__ = refused.__name__
+    return refused
+
+
+_original_kill = os.kill
+_original_killpg = getattr(os, "killpg", None)
+_original_close = os.close
+_original_pthread_kill = getattr(signal, "pthread_kill", None)
+
+
+def _kill(pid, sig):
+    if pid in (0, os.getpid(), -os.getpgrp()):
+        _refuse("os.kill", "it would signal the server itself")()
+    return _original_kill(pid, sig)
+
+
+def _killpg(pgid, sig):
+    if pgid in (0, os.getpgrp()):
+        _refuse("os.killpg", "it would signal the server's process group")()
+    return _original_killpg(pgid, sig)
+
+
+def _close(fd):
+    if fd in (0, 1, 2):
+        _refuse("os.close(%d)" % fd, "it would close the server's standard streams")()
+    return _original_close(fd)
+
+
+def _pthread_kill(thread_id, sig):
+    if sig != 0:
+        _refuse("signal.pthread_kill", "it would signal a thread of the server")()
+    return _original_pthread_kill(thread_id, sig)
+
+
+def _install_guards():
+    exit_reason = "it would end the whole server; raise SystemExit (sys.exit) to end just this example"
+    fork_reason = "forking a multi-threaded server copies it half-way; use subprocess to run a program"
+    signal_reason = "signal handlers belong to the server"
+    for module in (os, posix):
+        module._exit = _refuse("os._exit", exit_reason)
+        module.abort = _refuse("os.abort", "it would end the whole server")
+        for name in ("fork", "forkpty"):
+            if hasattr(module, name):
+                setattr(module, name, _refuse("os." + name, fork_reason))
+        module.kill = _kill
+        if _original_killpg is not None:
+            module.killpg = _killpg
+        module.close = _close
+    for name in ("signal", "siginterrupt", "set_wakeup_fd", "setitimer", "alarm", "pthread_sigmask", "raise_signal"):
+        if hasattr(signal, name):
+            setattr(signal, name, _refuse("signal." + name, signal_reason))
+    if _original_pthread_kill is not None:
+        signal.pthread_kill = _pthread_kill
+
+
+# --- restoration after each run -------------------------------------------
+
+_saved = {}
+
+
+def _save_state():
+    _saved["builtins"] = dict(builtins.__dict__)
+    _saved["path"] = list(sys.path)
+    _saved["modules"] = dict(sys.modules)
+
+
+def restore_state():
+    """Undoes what a run changed in process-wide state."""
+    original_builtins = _saved["builtins"]
+    current = builtins.__dict__
+    for name in [n for n in current if n not in original_builtins]:
+        del current[name]
+    for name, value in original_builtins.items():
+        if current.get(name, _saved) is not value:
+            current[name] = value
+    if sys.path != _saved["path"]:
+        sys.path[:] = _saved["path"]
+    modules = sys.modules
+    for name, module in _saved["modules"].items():
+        if modules.get(name) is not module:
+            modules[name] = module
+    # `sys.modules[name] = None` blocks later imports of a module that was
+    # not loaded at start-up: drop such entries so the next import works.
+    for name in [n for n, m in modules.items() if m is None and n not in _saved["modules"]]:
+        del modules[name]
+
+
 # --- interruptible waits -------------------------------------------------
 
 _original_sleep = time.sleep
@@ -251,7 +363,9 @@ def install():
     threading._CRLock = None  # RLock falls back to the Python version built on Lock
     threading.Thread.join = _join
     threading.Thread.start = _start
+    _install_guards()
     sys._rundocs_installed = True
+    _save_state()
 
 
 # --- helpers the Rust side calls -----------------------------------------
@@ -311,13 +425,27 @@ def exit_code(exc):
     return 1, str(code) + "\n"
 
 
+# Threads that outlived their run (interrupted, but maybe still going).
+_left_running = []
+
+
+def track_left_running(run):
+    """Adds the run's live threads to the threads left running, drops the
+    ones that have ended since, and returns how many are still alive."""
+    _left_running.extend(t for t in run.threads if t.is_alive())
+    _left_running[:] = [t for t in _left_running if t.is_alive()]
+    return len(_left_running)
+
+
 def alive_thread_idents(run):
     """Idents of the threads the run started that are still alive."""
     return [t.ident for t in run.threads if t.is_alive() and t.ident is not None]
 
 
 def restore_streams(stdout, stderr):
-    """Puts the routing streams back if a snippet replaced them."""
+    """Puts the routing streams back if a snippet replaced them, and the rest
+    of the process-wide state a run may have changed."""
+    restore_state()
     if sys.stdout is not stdout:
         sys.stdout = stdout
     if sys.stderr is not stderr:

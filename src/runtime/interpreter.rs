@@ -50,6 +50,7 @@ pub struct Prelude {
     pub describe_error: Py<PyAny>,
     pub exit_code: Py<PyAny>,
     pub alive_thread_idents: Py<PyAny>,
+    pub track_left_running: Py<PyAny>,
     pub restore_streams: Py<PyAny>,
     pub run_interrupted: Py<PyAny>,
     pub exec: Py<PyAny>,
@@ -107,6 +108,7 @@ fn install_prelude(py: Python<'_>) -> Result<Prelude, String> {
         describe_error: get("describe_error")?,
         exit_code: get("exit_code")?,
         alive_thread_idents: get("alive_thread_idents")?,
+        track_left_running: get("track_left_running")?,
         restore_streams: get("restore_streams")?,
         run_interrupted: get("RunInterrupted")?,
         exec: py

@@ -20,6 +20,7 @@ pub struct RunMetrics {
     runs: Family<StatusLabel, Counter>,
     queue_depth: Gauge,
     active: Gauge,
+    threads_left_running: Gauge,
     duration: Histogram,
     gil_wait: Histogram,
 }
@@ -30,6 +31,7 @@ impl RunMetrics {
         let runs = Family::<StatusLabel, Counter>::default();
         let queue_depth = Gauge::default();
         let active = Gauge::default();
+        let threads_left_running = Gauge::default();
         // 100 µs .. ~100 s
         let duration = Histogram::new(exponential_buckets(0.0001, 4.0, 11));
         // 1 µs .. ~1 s
@@ -41,6 +43,11 @@ impl RunMetrics {
             queue_depth.clone(),
         );
         registry.register("runs_active", "Runs on a worker now", active.clone());
+        registry.register(
+            "threads_left_running",
+            "Threads started by examples that outlived their run and are still alive",
+            threads_left_running.clone(),
+        );
         registry.register(
             "run_duration_seconds",
             "Time a run spent executing",
@@ -62,6 +69,7 @@ impl RunMetrics {
             runs,
             queue_depth,
             active,
+            threads_left_running,
             duration,
             gil_wait,
         }
@@ -82,6 +90,10 @@ impl RunMetrics {
         if let Some(wait) = gil_wait_s {
             self.gil_wait.observe(wait);
         }
+    }
+
+    pub fn set_threads_left_running(&self, count: i64) {
+        self.threads_left_running.set(count);
     }
 
     /// The text exposition, with the queue depth read now.

@@ -36,6 +36,11 @@ use run_state::{Phase, RunState, StopReason};
 pub use worker::Block;
 use worker::{Job, WorkerContext};
 
+/// Stack of a worker thread: deep recursion in C code (repr of nested
+/// structures, recursive `__getattr__`) must hit `RecursionError`, not the
+/// end of the stack. 16 MiB is twice a main thread's usual 8 MiB.
+const WORKER_STACK_BYTES: usize = 16 << 20;
+
 /// How the runtime is sized and limited (from the `run` config section).
 #[derive(Debug, Clone)]
 pub struct RuntimeSettings {
@@ -94,6 +99,7 @@ impl Runtime {
             let priority = settings.worker_priority;
             std::thread::Builder::new()
                 .name(format!("rundocs-worker-{index}"))
+                .stack_size(WORKER_STACK_BYTES)
                 .spawn(move || worker::run(context, priority))
                 .expect("can start a worker thread");
         }

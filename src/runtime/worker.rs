@@ -111,7 +111,7 @@ fn run_job(context: &WorkerContext, ident: u64, job: Job) {
             let gil_wait = started.elapsed();
             let started = Instant::now();
             let failure = execute(py, context, ident, &job);
-            finish_attached(py, context.prelude, &state, ident);
+            finish_attached(py, context, &state, ident);
             let duration = started.elapsed();
             classify(py, context.prelude, &job, failure, duration, gil_wait)
         })
@@ -167,7 +167,8 @@ fn execute(py: Python<'_>, context: &WorkerContext, ident: u64, job: &Job) -> Op
 /// Ends the run while still attached: no interruption can reach this worker
 /// afterwards, one already pending is cleared, and threads the run left
 /// running are interrupted.
-fn finish_attached(py: Python<'_>, prelude: &Prelude, state: &RunState, ident: u64) {
+fn finish_attached(py: Python<'_>, context: &WorkerContext, state: &RunState, ident: u64) {
+    let prelude = context.prelude;
     let run = state.set_python_run(None, None);
     state.set_phase(Phase::Ended);
     // SAFETY: attached; a NULL exception clears a pending asynchronous one.
@@ -176,7 +177,7 @@ fn finish_attached(py: Python<'_>, prelude: &Prelude, state: &RunState, ident: u
         let _ = prelude.leave.call1(py, (run.clone_ref(py),));
         if let Ok(stray) = prelude
             .alive_thread_idents
-            .call1(py, (run,))
+            .call1(py, (run.clone_ref(py),))
             .and_then(|idents| idents.extract::<Vec<u64>>(py))
         {
             for thread in stray {
@@ -188,6 +189,13 @@ fn finish_attached(py: Python<'_>, prelude: &Prelude, state: &RunState, ident: u
                     )
                 };
             }
+        }
+        if let Ok(left) = prelude
+            .track_left_running
+            .call1(py, (run,))
+            .and_then(|n| n.extract::<i64>(py))
+        {
+            context.metrics.set_threads_left_running(left);
         }
     }
     let _ = prelude.restore_streams.call1(

@@ -4,6 +4,7 @@ mod assets;
 mod check;
 mod cli;
 mod helpers;
+mod hostile;
 mod problems;
 mod run;
 mod site;

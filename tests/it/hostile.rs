@@ -1,0 +1,104 @@
+//! Snippets that try to harm the server: each ends with one `end` event and
+//! the server keeps serving.
+use serde_json::Value;
+
+use super::helpers::*;
+use super::run::{run, snippet_id};
+
+async fn run_named(app: &TestApp, name: &str) -> (String, Value) {
+    let events = run(app, &snippet_id(app, "", name).await).await;
+    let stdout = events
+        .iter()
+        .filter(|e| e.name == "stdout")
+        .map(|e| e.data["text"].as_str().unwrap().to_string())
+        .collect();
+    (stdout, events.last().unwrap().data.clone())
+}
+
+async fn assert_still_serving(app: &TestApp) {
+    assert_eq!(app.get("/healthz").await.status(), 200);
+    let (stdout, end) = run_named(app, "checks-state").await;
+    assert_eq!(end["status"], "ok", "{end}");
+    assert_eq!(stdout, "False False [1]\n");
+}
+
+#[tokio::test]
+async fn process_ending_calls_are_refused_with_a_clear_error() {
+    let app = spawn_app(&fixture("hostile")).await;
+    for (name, needle) in [
+        ("os-exit", "os._exit is not allowed"),
+        ("posix-exit", "os._exit is not allowed"),
+        ("abort", "os.abort is not allowed"),
+        ("fork", "os.fork is not allowed"),
+        ("kill-self", "os.kill is not allowed"),
+        ("signal-handler", "signal.signal is not allowed"),
+        ("pthread-kill", "signal.pthread_kill is not allowed"),
+        ("close-fd", "os.close(1) is not allowed"),
+    ] {
+        let (_, end) = run_named(&app, name).await;
+        assert_eq!(end["status"], "error", "{name}: {end}");
+        assert_eq!(end["error"]["type"], "ServerProtected", "{name}");
+        let message = end["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "{name}: {message}");
+        assert_still_serving(&app).await;
+    }
+}
+
+#[tokio::test]
+async fn closing_or_replacing_stdout_affects_only_that_run() {
+    let app = spawn_app(&fixture("hostile")).await;
+    let (stdout, end) = run_named(&app, "close-stdout").await;
+    assert_eq!(end["status"], "ok");
+    assert_eq!(stdout, "before close\nafter close\n");
+    let (stdout, end) = run_named(&app, "replace-stdout").await;
+    assert_eq!(end["status"], "ok");
+    assert_eq!(stdout, "");
+    assert_still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn recursion_ends_in_recursion_error() {
+    let app = spawn_app(&fixture("hostile")).await;
+    for name in ["recursion", "deep-repr"] {
+        let (_, end) = run_named(&app, name).await;
+        assert_eq!(end["status"], "error", "{name}");
+        assert_eq!(end["error"]["type"], "RecursionError", "{name}");
+    }
+    assert_still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn deadlocked_rlock_condition_and_queue_time_out() {
+    let app = spawn_app(&fixture("hostile")).await;
+    for name in ["rlock", "condition", "queue"] {
+        let (_, end) = run_named(&app, name).await;
+        assert_eq!(end["status"], "timeout", "{name}");
+        assert!(
+            end["duration_ms"].as_f64().unwrap() < 2000.0,
+            "{name}: {end}"
+        );
+    }
+    assert_still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn a_thread_left_running_is_reported_in_metrics() {
+    let app = spawn_app(&fixture("hostile")).await;
+    let (stdout, end) = run_named(&app, "stubborn-thread").await;
+    assert_eq!(end["status"], "ok");
+    assert_eq!(stdout, "started\n");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("rundocs_threads_left_running 1"),
+        "{metrics}"
+    );
+    assert_still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn changes_to_builtins_path_and_modules_are_undone() {
+    let app = spawn_app(&fixture("hostile")).await;
+    let (_, end) = run_named(&app, "vandal").await;
+    assert_eq!(end["status"], "ok");
+    assert_still_serving(&app).await;
+}
