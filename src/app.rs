@@ -21,6 +21,13 @@ use crate::runtime::{Runtime, RuntimeSettings};
 use crate::watch::ContentWatcher;
 use crate::web::{self, AppState};
 
+/// No inline script or style, no plugins, no framing; images may come from
+/// anywhere over https (write-ups link diagrams), everything else from here.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+     frame-ancestors 'none'; form-action 'self'";
+
 /// How long a graceful stop waits for open requests.
 const SHUTDOWN_TIMEOUT_S: u64 = 5;
 
@@ -155,6 +162,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         snapshot,
         assets,
         runtime: runtime.clone(),
+        run_rate: crate::web::run_access::RunRateLimit::new(
+            std::num::NonZeroU32::new(config.run.rate_limit_per_minute)
+                .expect("validated as non-zero"),
+        ),
         generations,
         shutting_down,
         live_reload: config.watch,
@@ -165,7 +176,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
             .wrap(
                 middleware::DefaultHeaders::new()
                     .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("Referrer-Policy", "same-origin")),
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Cross-Origin-Opener-Policy", "same-origin"))
+                    .add(("Content-Security-Policy", CONTENT_SECURITY_POLICY)),
             )
             .configure(web::configure(state.clone()))
     })

@@ -56,6 +56,8 @@ pub struct RunConfig {
     pub output_limit_bytes: usize,
     /// How worker threads compete with page requests for the CPU.
     pub worker_priority: WorkerPriority,
+    /// Runs one client address may start per minute (all at once, at most).
+    pub rate_limit_per_minute: u32,
 }
 
 /// Scheduling priority of the threads that execute examples.
@@ -80,6 +82,7 @@ impl Default for RunConfig {
             queue: 64,
             output_limit_bytes: 1 << 20,
             worker_priority: WorkerPriority::Idle,
+            rate_limit_per_minute: 120,
         }
     }
 }
@@ -272,6 +275,9 @@ impl RawConfig {
                 "`run.output_limit_bytes` = {} is too small; use at least {MIN_OUTPUT_LIMIT}",
                 self.run.output_limit_bytes
             );
+        }
+        if self.run.rate_limit_per_minute == 0 {
+            bail!("`run.rate_limit_per_minute` is 0, which would refuse every run; use 1 or more");
         }
         if self.title.trim().is_empty() {
             bail!("`title` is empty; give the site a name");

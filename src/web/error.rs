@@ -14,6 +14,10 @@ pub enum ApiError {
     Busy(String),
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("too many runs from your address; try again in {retry_after_s} s")]
+    TooManyRuns { retry_after_s: u64 },
 }
 
 /// Seconds a client should wait before retrying a refused run.
@@ -25,16 +29,20 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Busy(_) | ApiError::Unavailable(_)) {
-            response.insert_header((
-                actix_web::http::header::RETRY_AFTER,
-                RETRY_AFTER_S.to_string(),
-            ));
+        let retry_after = match self {
+            ApiError::Busy(_) | ApiError::Unavailable(_) => Some(u64::from(RETRY_AFTER_S)),
+            ApiError::TooManyRuns { retry_after_s } => Some(*retry_after_s),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
         }
         response.json(serde_json::json!({ "error": self.to_string() }))
     }

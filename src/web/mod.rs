@@ -19,6 +19,7 @@ pub mod error;
 pub mod live_reload;
 pub mod pages;
 pub mod run;
+pub mod run_access;
 pub mod sse;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     pub assets: Arc<AssetTable>,
     pub runtime: Arc<Runtime>,
+    /// Runs per client address.
+    pub run_rate: run_access::RunRateLimit,
     /// The current snapshot generation; changes when `--watch` rebuilds.
     pub generations: watch::Receiver<u64>,
     /// Becomes `true` when the server is shutting down, so streams end.

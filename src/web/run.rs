@@ -8,12 +8,12 @@
 use std::time::Duration;
 
 use actix_web::web::{self, Bytes, BytesMut};
-use actix_web::HttpResponse;
+use actix_web::{HttpRequest, HttpResponse};
 use futures_util::stream;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::{sse, AppState};
+use super::{run_access, sse, AppState};
 use crate::content::Snippet;
 use crate::runtime::{Block, RunEvent, RunHandle, RunRequest, SubmitError};
 
@@ -22,8 +22,10 @@ pub const KEEP_ALIVE_EVERY: Duration = Duration::from_millis(250);
 
 pub async fn run(
     state: web::Data<AppState>,
+    http: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    run_access::reject_cross_site(&http)?;
     let snapshot = state.snapshot.load();
     let snippet = snapshot.snippet(&id).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -35,6 +37,9 @@ pub async fn run(
             "block {id} is not runnable (only Python blocks without `norun` are)"
         )));
     }
+    state
+        .run_rate
+        .check(http.peer_addr().map(|addr| addr.ip()))?;
     let request = RunRequest {
         blocks: snapshot
             .run_chain(snippet)

@@ -7,6 +7,7 @@ mod helpers;
 mod hostile;
 mod problems;
 mod run;
+mod security;
 mod site;
 mod snippets;
 mod watch;
