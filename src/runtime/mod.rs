@@ -73,7 +73,7 @@ pub struct Runtime {
     metrics: Arc<RunMetrics>,
     next_id: AtomicU64,
     /// Runs submitted and not yet ended (pruned as they end).
-    live: Mutex<Vec<Weak<RunState>>>,
+    live: Arc<LiveRuns>,
     shutting_down: AtomicBool,
 }
 
@@ -109,7 +109,7 @@ impl Runtime {
             settings,
             metrics,
             next_id: AtomicU64::new(1),
-            live: Mutex::new(Vec::new()),
+            live: Arc::new(LiveRuns::default()),
             shutting_down: AtomicBool::new(false),
         })
     }
@@ -139,9 +139,7 @@ impl Runtime {
     }
 
     fn live_runs(&self) -> Vec<Arc<RunState>> {
-        let mut live = self.live.lock().expect("live runs lock");
-        live.retain(|run| run.upgrade().is_some_and(|run| run.phase() != Phase::Ended));
-        live.iter().filter_map(Weak::upgrade).collect()
+        self.live.current()
     }
 
     /// Queues a run. Never blocks: a full queue is an error at once.
@@ -151,10 +149,7 @@ impl Runtime {
         }
         let id = format!("r{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let state = Arc::new(RunState::new(id));
-        self.live
-            .lock()
-            .expect("live runs lock")
-            .push(Arc::downgrade(&state));
+        self.live.add(&state);
         let job = Job {
             state: state.clone(),
             blocks: request.blocks,
@@ -165,6 +160,7 @@ impl Runtime {
             Ok(()) => Ok(RunHandle {
                 state,
                 canceller: self.canceller.clone(),
+                live: self.live.clone(),
             }),
             Err(TrySendError::Full(_)) => Err(SubmitError::QueueFull(self.settings.queue)),
             Err(TrySendError::Disconnected(_)) => Err(SubmitError::ShuttingDown),
@@ -191,6 +187,29 @@ impl Runtime {
 pub struct RunHandle {
     state: Arc<RunState>,
     canceller: Sender<CancelCommand>,
+    live: Arc<LiveRuns>,
+}
+
+/// The runs submitted to a runtime that have not ended, oldest first.
+#[derive(Default)]
+struct LiveRuns {
+    runs: Mutex<Vec<Weak<RunState>>>,
+}
+
+impl LiveRuns {
+    fn add(&self, run: &Arc<RunState>) {
+        self.runs
+            .lock()
+            .expect("live runs lock")
+            .push(Arc::downgrade(run));
+    }
+
+    /// The live runs, after forgetting the ended ones.
+    fn current(&self) -> Vec<Arc<RunState>> {
+        let mut runs = self.runs.lock().expect("live runs lock");
+        runs.retain(|run| run.upgrade().is_some_and(|run| run.phase() != Phase::Ended));
+        runs.iter().filter_map(Weak::upgrade).collect()
+    }
 }
 
 impl RunHandle {
@@ -201,6 +220,20 @@ impl RunHandle {
     /// Events produced since the last call (empty if none yet).
     pub fn take_events(&self) -> Vec<RunEvent> {
         self.state.drain()
+    }
+
+    /// While the run waits in the queue: its place, 1 being next.
+    pub fn queue_position(&self) -> Option<usize> {
+        if self.state.phase() != Phase::Queued {
+            return None;
+        }
+        let ahead = self
+            .live
+            .current()
+            .iter()
+            .filter(|run| run.phase() == Phase::Queued && run.submitted < self.state.submitted)
+            .count();
+        Some(ahead + 1)
     }
 
     /// Waits until new events may be there.

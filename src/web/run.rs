@@ -74,6 +74,8 @@ fn ends_mid_line(events: &[RunEvent]) -> bool {
 struct StreamState {
     handle: RunHandle,
     ended: bool,
+    /// The queue position last told to the client.
+    told_position: Option<usize>,
 }
 
 fn event_stream(
@@ -83,6 +85,7 @@ fn event_stream(
         StreamState {
             handle,
             ended: false,
+            told_position: None,
         },
         |mut s| async move {
             if s.ended {
@@ -112,6 +115,13 @@ fn event_stream(
                 tokio::select! {
                     _ = s.handle.changed() => continue,
                     _ = tokio::time::sleep(KEEP_ALIVE_EVERY) => {
+                        // Still waiting for a worker: say where in the queue, when it changes.
+                        let position = s.handle.queue_position();
+                        if position.is_some() && position != s.told_position {
+                            s.told_position = position;
+                            let event = sse::event("queued", &json!({ "position": position }));
+                            return Some((Ok(event), s));
+                        }
                         return Some((Ok(Bytes::from_static(sse::KEEP_ALIVE)), s));
                     }
                 }

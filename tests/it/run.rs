@@ -407,8 +407,14 @@ async fn a_full_queue_answers_503_with_retry_after() {
     let sleeps = snippet_id(&app, "basics", "sleeps").await;
     let mut running = start_run(&app, &sleeps).await;
     read_events(&mut running, 1).await;
-    let queued = start_run(&app, &sleeps).await;
+    let mut queued = start_run(&app, &sleeps).await;
     assert_eq!(queued.status(), 200);
+    let waiting = read_events(&mut queued, 1).await;
+    assert_eq!(
+        waiting[0].name, "queued",
+        "a waiting run says so: {waiting:?}"
+    );
+    assert_eq!(waiting[0].data["position"], 1);
     let refused = start_run(&app, &sleeps).await;
     assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "1");
