@@ -8,17 +8,14 @@
 pub mod matching;
 
 use std::io::Write;
-use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::config::Config;
 use crate::content::Snippet;
 use crate::render::{AssetTable, Snapshot};
-use crate::runtime::{
-    EndStatus, OutputStream, RunEnd, RunEvent, RunRequest, Runtime, RuntimeSettings,
-};
-use crate::web::run::block_of;
+use crate::runtime::{EndStatus, OutputStream, RunEnd, RunEvent, Runtime, RuntimeSettings};
+use crate::web::run::run_request;
 
 /// The outcome of one example.
 #[derive(Debug)]
@@ -95,15 +92,7 @@ async fn check_one(
     snapshot: &Snapshot,
     snippet: &Snippet,
 ) -> anyhow::Result<(Verdict, RunEnd)> {
-    let request = RunRequest {
-        blocks: snapshot
-            .run_chain(snippet)
-            .into_iter()
-            .map(block_of)
-            .collect(),
-        timeout: Duration::from_secs_f64(snippet.timeout_s),
-    };
-    let handle = runtime.submit(request)?;
+    let handle = runtime.submit(run_request(snapshot, snippet))?;
     let mut stdout = String::new();
     let mut stderr = String::new();
     let end = loop {

@@ -15,6 +15,7 @@ use serde_json::json;
 use super::error::ApiError;
 use super::{run_access, sse, AppState};
 use crate::content::Snippet;
+use crate::render::Snapshot;
 use crate::runtime::{Block, RunEvent, RunHandle, RunRequest, SubmitError};
 
 /// Interval of keep-alive comments while a run is silent.
@@ -40,23 +41,30 @@ pub async fn run(
     state
         .run_rate
         .check(http.peer_addr().map(|addr| addr.ip()))?;
-    let request = RunRequest {
+    let handle = state
+        .runtime
+        .submit(run_request(&snapshot, snippet))
+        .map_err(|error| match error {
+            SubmitError::QueueFull(_) => ApiError::Busy(error.to_string()),
+            SubmitError::ShuttingDown => ApiError::Unavailable(error.to_string()),
+        })?;
+    Ok(sse::response(event_stream(handle)))
+}
+
+/// What running `snippet` means: its `requires=` chain, then itself, under its time limit.
+pub fn run_request(snapshot: &Snapshot, snippet: &Snippet) -> RunRequest {
+    RunRequest {
         blocks: snapshot
             .run_chain(snippet)
             .into_iter()
             .map(block_of)
             .collect(),
         timeout: Duration::from_secs_f64(snippet.timeout_s),
-    };
-    let handle = state.runtime.submit(request).map_err(|error| match error {
-        SubmitError::QueueFull(_) => ApiError::Busy(error.to_string()),
-        SubmitError::ShuttingDown => ApiError::Unavailable(error.to_string()),
-    })?;
-    Ok(sse::response(event_stream(handle)))
+    }
 }
 
 /// How a block is named in tracebacks: its page and position, as a reader finds it.
-pub fn block_of(snippet: &Snippet) -> Block {
+fn block_of(snippet: &Snippet) -> Block {
     Block {
         snippet_id: snippet.id.clone(),
         filename: format!("/{}, block {}", snippet.page, snippet.index + 1),
