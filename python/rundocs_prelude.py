@@ -20,8 +20,9 @@ It is imported at start-up, before any snippet runs, and does four things:
   ``signal.signal``, closing file descriptors 0-2, ...) raise a clear
   ``RuntimeError`` instead: every reader's runs share this process.
 * Restoration. After each run, ``builtins``, ``sys.path``, the standard
-  streams and the standard modules in ``sys.modules`` are put back as they
-  were at start-up (modules a run imported stay imported).
+  streams, the standard modules in ``sys.modules``, the switch interval, the
+  recursion limit and the trace/profile hooks are put back as they were at
+  start-up (modules a run imported stay imported).
 * ``RunInterrupted``, a ``BaseException`` (so ``except Exception`` does not
   swallow it), is what the runtime injects to stop a run.
 """
@@ -234,13 +235,24 @@ _saved = {}
 
 
 def _save_state():
+    _saved["switch_interval"] = sys.getswitchinterval()
+    _saved["recursion_limit"] = sys.getrecursionlimit()
     _saved["builtins"] = dict(builtins.__dict__)
     _saved["path"] = list(sys.path)
     _saved["modules"] = dict(sys.modules)
 
 
 def restore_state():
-    """Undoes what a run changed in process-wide state."""
+    """Undoes what a run changed in process-wide state. Runs on the worker
+    thread, so the thread's own trace and profile hooks are cleared too."""
+    if sys.getswitchinterval() != _saved["switch_interval"]:
+        sys.setswitchinterval(_saved["switch_interval"])
+    if sys.getrecursionlimit() != _saved["recursion_limit"]:
+        sys.setrecursionlimit(_saved["recursion_limit"])
+    sys.settrace(None)
+    sys.setprofile(None)
+    threading.settrace(None)
+    threading.setprofile(None)
     original_builtins = _saved["builtins"]
     current = builtins.__dict__
     for name in [n for n in current if n not in original_builtins]:
@@ -268,6 +280,9 @@ _original_join = threading.Thread.join
 
 
 def _sleep(seconds):
+    if seconds == 0:
+        # Lets other threads take the GIL, as the original does.
+        return _original_sleep(0)
     if seconds < 0:
         raise ValueError("sleep length must be non-negative")
     end = time.monotonic() + seconds
@@ -341,6 +356,10 @@ def _start(self):
             _routes[ident] = run
             try:
                 target_run()
+            except RunInterrupted:
+                # Its run was stopped or ended: that is no error of the
+                # thread's own, and the reader has the run's end event.
+                pass
             finally:
                 _routes.pop(ident, None)
 
@@ -435,6 +454,11 @@ def track_left_running(run):
     _left_running.extend(t for t in run.threads if t.is_alive())
     _left_running[:] = [t for t in _left_running if t.is_alive()]
     return len(_left_running)
+
+
+def receive_interrupt():
+    """Does nothing: calling it lets a pending ``RunInterrupted`` arrive
+    (see runtime/worker.rs, ``receive_pending_interrupt``)."""
 
 
 def alive_thread_idents(run):

@@ -51,6 +51,7 @@ pub struct Prelude {
     pub exit_code: Py<PyAny>,
     pub alive_thread_idents: Py<PyAny>,
     pub track_left_running: Py<PyAny>,
+    pub receive_interrupt: Py<PyAny>,
     pub restore_streams: Py<PyAny>,
     pub run_interrupted: Py<PyAny>,
     pub exec: Py<PyAny>,
@@ -109,6 +110,7 @@ fn install_prelude(py: Python<'_>) -> Result<Prelude, String> {
         exit_code: get("exit_code")?,
         alive_thread_idents: get("alive_thread_idents")?,
         track_left_running: get("track_left_running")?,
+        receive_interrupt: get("receive_interrupt")?,
         restore_streams: get("restore_streams")?,
         run_interrupted: get("RunInterrupted")?,
         exec: py

@@ -171,8 +171,8 @@ fn finish_attached(py: Python<'_>, context: &WorkerContext, state: &RunState, id
     let prelude = context.prelude;
     let run = state.set_python_run(None, None);
     state.set_phase(Phase::Ended);
-    // SAFETY: attached; a NULL exception clears a pending asynchronous one.
-    unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(ident as c_long, std::ptr::null_mut()) };
+    remove_trace_and_profile_hooks(py);
+    receive_pending_interrupt(py, prelude, ident);
     if let Some(run) = run {
         let _ = prelude.leave.call1(py, (run.clone_ref(py),));
         if let Ok(stray) = prelude
@@ -202,6 +202,36 @@ fn finish_attached(py: Python<'_>, context: &WorkerContext, state: &RunState, id
         py,
         (prelude.stdout.clone_ref(py), prelude.stderr.clone_ref(py)),
     );
+}
+
+/// Removes the trace and profile functions a snippet set on this worker
+/// thread, before any more Python code runs on it.
+fn remove_trace_and_profile_hooks(py: Python<'_>) {
+    // SAFETY: attached; both only change the calling thread's state.
+    unsafe {
+        pyo3::ffi::PyEval_SetTrace(None, std::ptr::null_mut());
+        pyo3::ffi::PyEval_SetProfile(None, std::ptr::null_mut());
+    }
+    // An audit hook may refuse; the prelude's restore clears them again.
+    let _ = PyErr::take(py);
+}
+
+/// Takes an interruption still pending for this worker, so it cannot reach
+/// the next run.
+///
+/// Up to 3.12 CPython signals "an asynchronous exception is pending" with one
+/// flag per interpreter, cleared only when a thread receives one.
+/// `PyThreadState_SetAsyncExc(ident, NULL)` drops the exception but leaves the
+/// flag set: every function entry then stops to look for pending work, and on
+/// 3.11 a traced function never gets past its entry. Injecting one more
+/// `RunInterrupted` and receiving it at once, in a no-op Python function,
+/// clears both the exception and the flag.
+fn receive_pending_interrupt(py: Python<'_>, prelude: &Prelude, ident: u64) {
+    // SAFETY: attached; the exception type lives as long as the prelude.
+    unsafe {
+        pyo3::ffi::PyThreadState_SetAsyncExc(ident as c_long, prelude.run_interrupted.as_ptr())
+    };
+    let _ = prelude.receive_interrupt.call0(py);
 }
 
 fn classify(

@@ -102,3 +102,33 @@ async fn changes_to_builtins_path_and_modules_are_undone() {
     assert_eq!(end["status"], "ok");
     assert_still_serving(&app).await;
 }
+
+#[tokio::test]
+async fn switch_interval_recursion_limit_and_hooks_are_reset() {
+    let app = spawn_app_with(&fixture("hostile"), |c| c.run.workers = 1).await;
+    let (stdout, _) = run_named(&app, "reads-knobs").await;
+    let (_, end) = run_named(&app, "global-knobs").await;
+    assert_eq!(end["status"], "ok");
+    let (after, end) = run_named(&app, "reads-knobs").await;
+    assert_eq!(end["status"], "ok");
+    assert_eq!(
+        after, stdout,
+        "the same worker sees the start-up values again"
+    );
+    assert!(after.starts_with("0.005 1000 None None"), "{after}");
+}
+
+#[tokio::test]
+async fn a_traced_run_after_stopped_and_finished_runs_completes() {
+    let app = spawn_app_with(&fixture("hostile"), |c| c.run.workers = 1).await;
+    for step in ["first", "after a finished run"] {
+        let (stdout, end) = run_named(&app, "traced").await;
+        assert_eq!(end["status"], "ok", "{step}: {end}");
+        assert_eq!(stdout, "traced 1 1\n", "{step}");
+    }
+    let (_, end) = run_named(&app, "queue").await;
+    assert_eq!(end["status"], "timeout");
+    let (stdout, end) = run_named(&app, "traced").await;
+    assert_eq!(end["status"], "ok", "after a stopped run: {end}");
+    assert_eq!(stdout, "traced 1 1\n");
+}
