@@ -1,6 +1,6 @@
 //! The site's CSS and JavaScript, embedded in the binary.
 //!
-//! Every file of `static/` (plus the generated highlight stylesheet) is served
+//! Every file of `static/` is served
 //! under a content-hashed name such as `style.3f9a0c1b2d.css`, which can be
 //! cached for a year: a changed file gets a new name. The plain name still
 //! answers, with revalidation, for hand-written links.
@@ -10,14 +10,13 @@ use std::collections::HashMap;
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 
-use super::highlight;
 use crate::content::snippet::hex_prefix;
 
 #[derive(RustEmbed)]
 #[folder = "static/"]
 struct StaticFiles;
 
-/// Name of the generated syntax-highlighting stylesheet.
+/// Name of the syntax-highlighting stylesheet.
 pub const HIGHLIGHT_CSS: &str = "highlight.css";
 
 /// One servable file.
@@ -53,13 +52,9 @@ pub struct AssetTable {
 impl AssetTable {
     /// Hashes and indexes the embedded files. Done once at start-up.
     pub fn build() -> AssetTable {
-        let mut sources: Vec<(String, Cow<'static, [u8]>)> = StaticFiles::iter()
+        let sources: Vec<(String, Cow<'static, [u8]>)> = StaticFiles::iter()
             .filter_map(|name| Some((name.to_string(), StaticFiles::get(&name)?.data)))
             .collect();
-        sources.push((
-            HIGHLIGHT_CSS.to_string(),
-            Cow::Owned(highlight::stylesheet().into_bytes()),
-        ));
 
         let mut files = HashMap::new();
         let mut hashed_names = HashMap::new();

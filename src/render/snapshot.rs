@@ -7,11 +7,13 @@
 //! last good version (from the previous snapshot) with a banner naming the
 //! error; a page that never loaded shows an error page instead.
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
 use super::assets::AssetUrls;
+use super::highlight;
 use super::markdown::{self, PageContext, RenderedMarkdown};
 use super::nav::{NavPage, Navigation, CURRENT_MARK};
 use super::templates::{
@@ -70,8 +72,9 @@ impl Snapshot {
         let mut built = Vec::with_capacity(loaded.pages.len());
         let mut broken = Vec::new();
         let mut problems = loaded.problems;
-        for source in loaded.pages {
-            match render_markdown(&source, config) {
+        let rendered = render_all(&loaded.pages, config);
+        for (source, result) in loaded.pages.into_iter().zip(rendered) {
+            match result {
                 Ok(markdown) => built.push(BuiltPage::new(source, markdown, None)),
                 Err(problem) => problems.push(problem),
             }
@@ -163,7 +166,7 @@ impl Snapshot {
             .map(|page| (page.source.file.clone(), page.source))
             .collect();
         problems.sort_by(|a, b| a.file.cmp(&b.file));
-        Ok(Snapshot {
+        let snapshot = Snapshot {
             generation,
             pages,
             not_found,
@@ -172,7 +175,10 @@ impl Snapshot {
             snippet_index,
             problems,
             good_sources,
-        })
+        };
+        highlight::release_grammars();
+        return_free_memory_to_the_system();
+        Ok(snapshot)
     }
 
     /// The page at URL path `path` (no leading or trailing `/`).
@@ -298,6 +304,61 @@ impl ServedPage {
         }
     }
 }
+
+/// Renders the markdown of every page, on as many threads as there are cores
+/// (highlighting code is most of a site's build time). Results keep the
+/// order of `sources`.
+fn render_all(
+    sources: &[SourcePage],
+    config: &Config,
+) -> Vec<Result<RenderedMarkdown, ContentProblem>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sources.len().div_ceil(PAGES_PER_THREAD_AT_LEAST))
+        .max(1);
+    if threads == 1 {
+        return sources.iter().map(|s| render_markdown(s, config)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<RenderedMarkdown, ContentProblem>)> =
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let index = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(source) = sources.get(index) else {
+                                return done;
+                            };
+                            done.push((index, render_markdown(source, config)));
+                        }
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|worker| worker.join().expect("rendering a page does not panic"))
+                .collect()
+        });
+    results.sort_unstable_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
+}
+
+/// Building a site allocates several times what its snapshot keeps (the
+/// grammars' compiled regexes, each page's intermediate HTML). glibc keeps
+/// freed memory for later; hand it back, so a server's resident memory is
+/// what it serves from rather than the peak of its last build.
+fn return_free_memory_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of glibc's heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Below this many pages per core, one thread renders everything.
+const PAGES_PER_THREAD_AT_LEAST: usize = 8;
 
 fn render_markdown(
     source: &SourcePage,
