@@ -46,8 +46,10 @@ const outputText = (snippet) => snippet.locator(".run-text").textContent();
 test("output lines appear one by one while the example runs, then the status", async () => {
   const { page, context } = await open("/run");
   const snippet = block(page, "range(1, 5)");
-  // Record each distinct state of the output as the page shows it.
+  // Record each distinct state of the output as the page shows it, and any CSP violation.
   await snippet.evaluate((element) => {
+    window.violations = [];
+    document.addEventListener("securitypolicyviolation", (event) => window.violations.push(event.violatedDirective));
     window.seen = [];
     new MutationObserver(() => {
       const text = element.querySelector(".run-text")?.textContent;
@@ -59,7 +61,7 @@ test("output lines appear one by one while the example runs, then the status", a
   const early = await outputText(snippet);
   assert.ok(!early.includes("line 4"), `the last line is not there yet: ${JSON.stringify(early)}`);
   assert.ok(await snippet.getByRole("button", { name: "Stop" }).isVisible(), "Run becomes Stop while running");
-  assert.match(await snippet.locator(".run-status").textContent(), /Running… \d+\.\d s/);
+  await snippet.locator(".run-status").filter({ hasText: /^Running… \d+\.\d s$/ }).waitFor();
 
   const status = await ended(snippet, "ok");
   assert.match(status, /^ok · [\d.]+ (ms|s) · GIL wait [\d.]+ ms$/);
@@ -71,6 +73,7 @@ test("output lines appear one by one while the example runs, then the status", a
   }
   assert.ok(await snippet.getByRole("button", { name: "Run" }).isVisible());
   assert.equal(await snippet.locator(".run-output").getAttribute("aria-live"), "polite");
+  assert.deepEqual(await page.evaluate(() => window.violations), [], "nothing breaks the Content-Security-Policy");
   await context.close();
 });
 
@@ -92,6 +95,28 @@ test("Stop cancels a long run, and other blocks run meanwhile", async () => {
   assert.match(await long.locator(".run-note").textContent(), /stopped/i);
   assert.equal(await outputText(long), "started\n", "the output so far stays");
   await context.close();
+});
+
+test("a run waiting for a worker shows its place in the queue", async () => {
+  process.env.RUNDOCS_RUN__WORKERS = "1";
+  const single = await startServer(["serve", "--content", content]).finally(() => delete process.env.RUNDOCS_RUN__WORKERS);
+  try {
+    const { page, context } = await open("/run", {}, single.base);
+    const long = block(page, "while True");
+    const waiting = block(page, "range(1, 5)");
+    await long.getByRole("button", { name: "Run" }).click();
+    await long.locator(".run-text", { hasText: "started" }).waitFor({ timeout: 10_000 });
+    await waiting.getByRole("button", { name: "Run" }).click();
+    await waiting.locator(".run-status").filter({ hasText: /^Queued, position \d+ \d+\.\d s$/ }).waitFor({ timeout: 10_000 });
+    assert.ok(await waiting.getByRole("button", { name: "Stop" }).isVisible(), "a queued run can be stopped");
+    await long.getByRole("button", { name: "Stop" }).click();
+    await ended(long, "cancelled");
+    await ended(waiting, "ok");
+    assert.equal(await outputText(waiting), "line 1\nline 2\nline 3\nline 4\n");
+    await context.close();
+  } finally {
+    await single.close();
+  }
 });
 
 test("an exception shows its traceback and marks the failing line", async () => {
@@ -322,7 +347,13 @@ test("screenshot of a finished run (docs/run-screenshot.png)", async () => {
   await ended(snippet, "ok");
   assert.equal(await snippet.locator(".run-stderr").textContent(), "warning: cache is cold\n");
   await page.locator(".run-bar button").first().blur();
+  await page.mouse.move(0, 0);
   mkdirSync(join(repo, "docs"), { recursive: true });
-  await page.locator("article").screenshot({ path: join(repo, "docs/run-screenshot.png") });
+  const box = await page.locator("article").boundingBox();
+  await page.screenshot({
+    path: join(repo, "docs/run-screenshot.png"),
+    fullPage: true,
+    clip: { x: box.x - 24, y: box.y - 16, width: box.width + 48, height: box.height + 32 },
+  });
   await context.close();
 });
