@@ -18,7 +18,8 @@
 # summary (also saved as summary.txt there).
 #
 # Knobs (environment), defaults in brackets: THREADS [2], CONNECTIONS [32],
-# DURATION [15s], WARMUP [3s], ROUNDS [3], PAGE [/getting-started],
+# DURATION [15s], WARMUP [3s], ROUNDS [3], PAGE [/gil-in-one-page, or the
+# first article of the sidebar if the bundled site has no such page],
 # BIG_PAGE [/section-01/page-050; empty to skip], PAGES [1000],
 # STARTUP_RUNS [9], NGINX_WORKERS [2], NGINX_EXTRA [more http-level nginx
 # directives; default 'open_file_cache max=64 inactive=60s;' so nginx does not
@@ -31,7 +32,8 @@ CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-15s}
 WARMUP=${WARMUP:-3s}
 ROUNDS=${ROUNDS:-3}
-PAGE=${PAGE:-/getting-started}
+PAGE_GIVEN=$([[ -n ${PAGE:-} ]] && echo 1 || echo 0)
+PAGE=${PAGE:-/gil-in-one-page}
 BIG_PAGE=${BIG_PAGE-/section-01/page-050}
 PAGES=${PAGES:-1000}
 STARTUP_RUNS=${STARTUP_RUNS:-9}
@@ -203,6 +205,17 @@ save_page() {
     fi
     cp "$file" "$RESULTS/page-$kind.html"
 }
+# The default page may have been renamed: fall back to the first article of
+# the sidebar (the reader's first page), and say so.
+if [[ $(curl -s -o /dev/null -w '%{http_code}' "http://$SMALL_ADDR$PAGE") == 404 && $PAGE_GIVEN == 0 ]]; then
+    first=$(curl -s "http://$SMALL_ADDR/" | python3 -c '
+import re, sys
+html = sys.stdin.read()
+nav = html[html.index("<nav class=\"sidebar\""):]
+print(next(h for h in re.findall(r"href=\"(/[^\"]*)\"", nav) if h != "/"))')
+    log "$PAGE is not a page of the bundled site (any more); benchmarking its first article, $first"
+    PAGE=$first
+fi
 save_page small "$SMALL_ADDR" "$PAGE"
 [[ -z $BIG_PAGE ]] || save_page big "$BIG_ADDR" "$BIG_PAGE"
 
@@ -334,12 +347,14 @@ stop_pids "${PIDS[@]}"
 PIDS=()
 
 # --- 2. start-up time and RSS, generated site -----------------------------------------
-log "start-up: $STARTUP_RUNS runs of rundocs --content <$PAGES pages>, until GET /healthz answers 200"
-python3 - "$BIN" "$SITE" "$SITE.urls" "$STARTUP_RUNS" "$RESULTS/startup.json" <<'EOF'
+# startup.py BINARY CONTENT URLS RUNS OUT: CONTENT "-" is the bundled site,
+# URLS is a file of paths to request once each (or "-" for just "/").
+cat >"$TMP/startup.py" <<'EOF'
 import http.client, json, os, re, signal, socket, subprocess, sys, time
 
 binary, content, urls_file, runs, out = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
-urls = [u.strip() for u in open(urls_file) if u.strip()]
+urls = [u.strip() for u in open(urls_file) if u.strip()] if urls_file != "-" else ["/"]
+content_args = ["--content", content] if content != "-" else []
 
 def free_port():
     with socket.socket() as s:
@@ -360,7 +375,7 @@ for run in range(runs):
     # rundocs=info adds the one "content loaded ... elapsed_ms" line.
     env = dict(os.environ, RUNDOCS_LOG="warn,rundocs=info", NO_COLOR="1")
     started = time.perf_counter()
-    proc = subprocess.Popen([binary, "--content", content, "--bind", f"127.0.0.1:{port}"],
+    proc = subprocess.Popen([binary, *content_args, "--bind", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     try:
         ready = None
@@ -420,12 +435,16 @@ for run in range(runs):
         "serve_all_ms": fetch_s * 1e3,
     }
     results.append(r)
-    snapshot = f"{r['snapshot_ms']:.0f} ms" if match else "?"
-    print(f"run {run + 1}: healthz 200 after {r['ready_ms']:.0f} ms (snapshot {snapshot}), idle RSS "
+    loaded = f"{r['snapshot_ms']:.0f} ms" if match else "?"
+    print(f"run {run + 1}: healthz 200 after {r['ready_ms']:.0f} ms (content loaded after {loaded}), idle RSS "
           f"{r['idle_rss_kb'] / 1024:.1f} MiB, after serving all {len(urls)} pages "
           f"{r['rss_after_serving_all_kb'] / 1024:.1f} MiB, peak {r['peak_rss_kb'] / 1024:.1f} MiB", file=sys.stderr)
 json.dump({"files": len(urls), "runs": results}, open(out, "w"), indent=1)
 EOF
+log "start-up, bundled site (fixed costs): 3 runs until GET /healthz answers 200"
+python3 "$TMP/startup.py" "$BIN" - - 3 "$RESULTS/startup-bundled.json"
+log "start-up: $STARTUP_RUNS runs of rundocs --content <$PAGES pages>, until GET /healthz answers 200"
+python3 "$TMP/startup.py" "$BIN" "$SITE" "$SITE.urls" "$STARTUP_RUNS" "$RESULTS/startup.json"
 echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS/machine.txt"
 
 # --- summary ----------------------------------------------------------------------------
@@ -447,8 +466,12 @@ load average before {machine['load_before']}, after {machine['load_after']}
 wrk -t{threads} -c{conns} -d{duration} --latency on 127.0.0.1; wrk and the server share the {machine['nproc']} CPUs;
 rundocs: 2 actix workers; nginx: {workers} workers, same bytes from disk{', ' + extra if extra else ''}. Medians of the rounds; every round in brackets.
 """)
-print("| page | server | req/s | p50 ms | p99 ms | server CPU s | wrk CPU s | errors | body B |")
-print("|---|---|---|---|---|---|---|---|---|")
+# CPU share: wrk + server CPU time over (CPUs x duration), per round; well
+# under 100% means other work on the machine took CPU during that round.
+seconds = float(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]] if duration[-1] in "smh" else float(duration)
+ncpu = int(machine["nproc"])
+print("| page | server | req/s | p50 ms | p99 ms | server CPU s | wrk CPU s | CPU share | errors | body B |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 ratios = {}
 for kind, path in (("small", page), ("big", big_page)):
     if not pick(kind, "rundocs", "rps"):
@@ -456,8 +479,12 @@ for kind, path in (("small", page), ("big", big_page)):
     for server in ("rundocs", "nginx"):
         med = lambda key: st.median(pick(kind, server, key))
         each = ", ".join(f"{x:.0f}" for x in pick(kind, server, "rps"))
+        shares = lambda kind, server: "[" + ", ".join(
+            f"{(a + b) / (ncpu * seconds):.0%}"
+            for a, b in zip(pick(kind, server, "server_cpu_s"), pick(kind, server, "wrk_cpu_s"))) + "]"
         print(f"| {path} | {server} | {med('rps'):.0f} [{each}] | {med('p50_us') / 1e3:.2f} | {med('p99_us') / 1e3:.2f} "
-              f"| {med('server_cpu_s'):.1f} | {med('wrk_cpu_s'):.1f} | {sum(pick(kind, server, 'errors')):.0f} | {med('body_bytes'):.0f} |")
+              f"| {med('server_cpu_s'):.1f} | {med('wrk_cpu_s'):.1f} | {shares(kind, server)} "
+              f"| {sum(pick(kind, server, 'errors')):.0f} | {med('body_bytes'):.0f} |")
     rps = st.median(pick(kind, "rundocs", "rps")) / st.median(pick(kind, "nginx", "rps"))
     p99 = st.median(pick(kind, "rundocs", "p99_us")) / st.median(pick(kind, "nginx", "p99_us"))
     ratios[path] = (rps, p99)
@@ -466,6 +493,7 @@ for path, (rps, p99) in ratios.items():
     print(f"{path}: rundocs/nginx throughput {rps:.2f}x (goal >= 0.8x: {ok(rps >= 0.8)}), p99 latency rundocs/nginx {p99:.2f}x")
 
 s = json.load(open(f"{results}/startup.json"))
+b = json.load(open(f"{results}/startup-bundled.json"))
 runs = s["runs"]
 ready = sorted(r["ready_ms"] for r in runs)
 snap = sorted(r["snapshot_ms"] for r in runs if r["snapshot_ms"] is not None)
@@ -475,12 +503,13 @@ idle = col("idle_rss_kb")
 print(f"""
 Start-up, {s['files']} generated files, {len(runs)} runs (process start -> GET /healthz answers 200):
   {st.median(ready):.0f} ms median, min {ready[0]:.0f}, max {ready[-1]:.0f}  (goal <= 1000 ms: {ok(st.median(ready) <= 1000)})
-  of which building the snapshot (rundocs' own log line): {st.median(snap) if snap else float('nan'):.0f} ms median
+  rundocs' own "content loaded" log line (interpreter start + snapshot build): {st.median(snap) if snap else float('nan'):.0f} ms median
   idle RSS, 1 s after start-up: {spread(idle)}  (goal <= 60 MB = 57.2 MiB: {ok(st.median(idle) * MiB * 1024 <= 60e6)})
     of which anonymous (heap): {spread(col('idle_rss_anon_kb'))}
   RSS after serving every page once: {spread(col('rss_after_serving_all_kb'))}
   peak RSS (VmHWM): {spread(col('peak_rss_kb'))}
   largest page {max(r['largest_page_bytes'] for r in runs)} B; all pages, one by one on one connection: {st.median(r['serve_all_ms'] for r in runs):.0f} ms median
+Start-up, bundled site ({len(b['runs'])} runs; fixed costs): healthz 200 after {st.median(r['ready_ms'] for r in b['runs']):.0f} ms median, idle RSS {st.median(r['idle_rss_kb'] for r in b['runs']) / MiB:.1f} MiB median
 RSS after the load runs: {open(f"{results}/rss-after-load.txt").read().split()}
 raw results: {results}
 """)

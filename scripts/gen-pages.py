@@ -8,9 +8,9 @@ index.md, and article pages spread over the sections, PAGES files in all.
 Every file opens with +++ TOML front matter (title, weight, description);
 articles have a few ## / ### headings, paragraphs with inline markup, a
 table, and one or two ```python blocks, the first followed by an ```output
-block. The output is deterministic for a given seed. Prints the URL path of
-every page, one per line, to OUT_DIR/../<OUT_DIR name>.urls (and the count on
-stdout) so a benchmark can request each page once.
+block. The output is deterministic for a given seed. Writes the URL path of
+every page, one per line, to OUT_DIR.urls (a file next to the folder) so a
+benchmark can request each page once, and prints a one-line summary.
 """
 import argparse
 import os
