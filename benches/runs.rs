@@ -8,6 +8,10 @@
 //! 2. Page latency p99 while idle and while two CPU-bound runs execute.
 //! 3. 500 concurrent I/O-bound streaming runs (sleep + print): how many
 //!    complete with all their output, and the server's peak RSS.
+//! 4. The cost of the per-run memory limit: an allocation-heavy example,
+//!    timed inside the run, on a server with the limit (the default) and on
+//!    one without it (`memory_limit_bytes = 0`, allocators not wrapped),
+//!    alternating between the two.
 //!
 //! The server is `target/release/rundocs` in a child process (so its memory
 //! is its own), bound to 127.0.0.1 on a free port, stopped at the end.
@@ -208,6 +212,18 @@ while time.monotonic() < end:
     n += 1
 ```
 
+```python name=alloc timeout=60
+import time
+started = time.perf_counter()
+for _ in range(10):
+    words = [str(i) * 3 for i in range(100_000)]
+    table = {w: len(w) for w in words}
+    blob = b"".join(w.encode() for w in words)
+    chunks = [bytearray(4096) for _ in range(2_000)]
+    del words, table, blob, chunks
+print(f"{(time.perf_counter() - started) * 1e3:.3f}")
+```
+
 ```python name=io timeout=60
 import time
 for i in range(4):
@@ -306,5 +322,32 @@ async fn main() {
     println!(
         "{concurrent} concurrent I/O-bound runs: {complete} complete with all output in {:.1} s; server RSS {rss_before:.1} MiB before, peak {peak:.1} MiB, {rss_after:.1} MiB after",
         elapsed.as_secs_f64()
+    );
+    drop(server);
+
+    // 4. What the memory limit costs an allocation-heavy example.
+    let limited = Server::start(dir.path(), &[]);
+    let unlimited = Server::start(dir.path(), &[("RUNDOCS_RUN__MEMORY_LIMIT_BYTES", "0")]);
+    let alloc_id = id_of(&self::ids(&client, &limited.base).await, "alloc");
+    let rounds = if quick { 5 } else { 40 };
+    let (mut with_limit, mut without_limit) = (Vec::new(), Vec::new());
+    for round in 0..rounds + 2 {
+        for (server, samples) in [
+            (&limited, &mut with_limit),
+            (&unlimited, &mut without_limit),
+        ] {
+            let url = format!("{}/api/run/{alloc_id}", server.base);
+            let (_, stream) = first_output_ms(&client, &url).await;
+            let ms: f64 = stdout_of(&stream).trim().parse().unwrap();
+            if round >= 2 {
+                samples.push(ms);
+            }
+        }
+    }
+    let (on50, _) = summary(with_limit);
+    let (off50, _) = summary(without_limit);
+    println!(
+        "allocation-heavy example ({rounds} runs each, alternating): median {on50:.1} ms with the memory limit, {off50:.1} ms without ({:+.1} %)",
+        (on50 / off50 - 1.0) * 100.0
     );
 }

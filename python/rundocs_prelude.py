@@ -354,13 +354,19 @@ def _start(self):
         def routed_run():
             ident = _thread.get_ident()
             _routes[ident] = run
+            run.sink.count_memory(True)
             try:
                 target_run()
             except RunInterrupted:
                 # Its run was stopped or ended: that is no error of the
                 # thread's own, and the reader has the run's end event.
                 pass
+            except BaseException:
+                # Report it as threading would ("Exception in thread ..."),
+                # while the thread's output still goes to its run.
+                self._invoke_excepthook(self)
             finally:
+                run.sink.count_memory(False)
                 _routes.pop(ident, None)
 
         self.run = routed_run

@@ -25,6 +25,8 @@ pub const MAX_TIMEOUT_S: f64 = 3600.0;
 const MAX_WORKERS: usize = 1024;
 const MAX_QUEUE: usize = 100_000;
 const MIN_OUTPUT_LIMIT: usize = 1024;
+/// Below this an example cannot even import the standard modules it needs.
+const MIN_MEMORY_LIMIT: usize = 16 << 20;
 
 /// Everything the operator can set, as read from the layers (not yet validated).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -54,6 +56,9 @@ pub struct RunConfig {
     pub queue: usize,
     /// Most bytes of output one run may write before it is stopped.
     pub output_limit_bytes: usize,
+    /// Most bytes one run may allocate before allocations fail with
+    /// `MemoryError`; 0 turns the limit off.
+    pub memory_limit_bytes: usize,
     /// How worker threads compete with page requests for the CPU.
     pub worker_priority: WorkerPriority,
     /// Runs one client address may start per minute (all at once, at most).
@@ -81,6 +86,7 @@ impl Default for RunConfig {
             workers: 8,
             queue: 64,
             output_limit_bytes: 1 << 20,
+            memory_limit_bytes: 512 << 20,
             worker_priority: WorkerPriority::Idle,
             rate_limit_per_minute: 120,
         }
@@ -274,6 +280,12 @@ impl RawConfig {
             bail!(
                 "`run.output_limit_bytes` = {} is too small; use at least {MIN_OUTPUT_LIMIT}",
                 self.run.output_limit_bytes
+            );
+        }
+        if self.run.memory_limit_bytes != 0 && self.run.memory_limit_bytes < MIN_MEMORY_LIMIT {
+            bail!(
+                "`run.memory_limit_bytes` = {} is too small; use at least {MIN_MEMORY_LIMIT} (16 MiB), or 0 for no limit",
+                self.run.memory_limit_bytes
             );
         }
         if self.run.rate_limit_per_minute == 0 {

@@ -37,6 +37,7 @@ pub fn run(
         workers: 1,
         queue: 1,
         output_cap_bytes: config.run.output_limit_bytes,
+        memory_limit_bytes: config.run.memory_limit_bytes,
         worker_priority: crate::config::WorkerPriority::Normal,
     })
     .context("cannot start the Python runtime")?;

@@ -12,6 +12,8 @@ use std::sync::OnceLock;
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
 
+use super::memory;
+
 /// The prelude's source, embedded in the binary.
 const PRELUDE_SOURCE: &str = include_str!("../../python/rundocs_prelude.py");
 
@@ -62,10 +64,19 @@ pub struct Prelude {
 
 static PRELUDE: OnceLock<Prelude> = OnceLock::new();
 
-/// Starts the interpreter once per process and returns the prelude.
-pub fn start() -> Result<&'static Prelude, StartError> {
+/// Starts the interpreter once per process and returns the prelude. With
+/// `count_memory`, Python's allocators are wrapped first, so runs can have a
+/// memory limit (the first start in a process decides).
+pub fn start(count_memory: bool) -> Result<&'static Prelude, StartError> {
     if let Some(prelude) = PRELUDE.get() {
         return Ok(prelude);
+    }
+    match memory::disabled_by_environment() {
+        _ if !count_memory => {}
+        None => memory::install_raw(),
+        Some(variable) => tracing::warn!(
+            "{variable} is set: the interpreter picks its own allocator, so the per-run memory limit is off"
+        ),
     }
     Python::initialize();
     // SAFETY: PyGILState_Check only reads the calling thread's state.
@@ -75,6 +86,9 @@ pub fn start() -> Result<&'static Prelude, StartError> {
             message: "the starting thread still holds the GIL; workers would wait for it forever"
                 .into(),
         });
+    }
+    if memory::is_installed() {
+        Python::attach(|_| memory::install_arena());
     }
     let prelude = Python::attach(install_prelude).map_err(|message| StartError {
         phase: Phase::InstallPrelude,

@@ -17,6 +17,7 @@
 pub mod canceller;
 pub mod events;
 pub mod interpreter;
+pub mod memory;
 pub mod metrics;
 pub mod output;
 pub mod run_state;
@@ -47,6 +48,8 @@ pub struct RuntimeSettings {
     pub workers: usize,
     pub queue: usize,
     pub output_cap_bytes: usize,
+    /// Most bytes one run may allocate; 0 for no limit.
+    pub memory_limit_bytes: usize,
     pub worker_priority: worker::WorkerPriority,
 }
 
@@ -81,7 +84,7 @@ impl Runtime {
     /// Starts the interpreter (once per process) and this runtime's threads.
     /// Call it on the thread that starts the server, before serving.
     pub fn start(settings: RuntimeSettings) -> Result<Runtime, interpreter::StartError> {
-        let prelude = interpreter::start()?;
+        let prelude = interpreter::start(settings.memory_limit_bytes > 0)?;
         let metrics = Arc::new(RunMetrics::new());
         let (jobs, queue) = crossbeam_channel::bounded::<Job>(settings.queue);
         let (canceller, commands) = crossbeam_channel::unbounded();
@@ -155,6 +158,7 @@ impl Runtime {
             blocks: request.blocks,
             timeout: request.timeout,
             output_cap_bytes: self.settings.output_cap_bytes,
+            memory_limit_bytes: self.settings.memory_limit_bytes,
         };
         match self.jobs.try_send(job) {
             Ok(()) => Ok(RunHandle {

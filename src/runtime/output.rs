@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 
 use super::canceller::CancelCommand;
 use super::events::OutputStream;
+use super::memory::{self, MemoryBudget};
 use super::run_state::{Phase, RunState, StopReason};
 
 #[pyclass(frozen, module = "_rundocs")]
@@ -23,6 +24,7 @@ pub struct OutputSink {
     interrupted: Py<PyAny>,
     cap_bytes: usize,
     written: AtomicUsize,
+    memory: Option<Arc<MemoryBudget>>,
 }
 
 impl OutputSink {
@@ -31,6 +33,7 @@ impl OutputSink {
         canceller: Sender<CancelCommand>,
         interrupted: Py<PyAny>,
         cap_bytes: usize,
+        memory: Option<Arc<MemoryBudget>>,
     ) -> OutputSink {
         OutputSink {
             state,
@@ -38,6 +41,7 @@ impl OutputSink {
             interrupted,
             cap_bytes,
             written: AtomicUsize::new(0),
+            memory,
         }
     }
 }
@@ -50,7 +54,8 @@ pub fn limit_marker(cap_bytes: usize) -> String {
     )
 }
 
-fn human_bytes(bytes: usize) -> String {
+/// `bytes` in the largest binary unit that divides it: `1 MiB`, `512 KiB`.
+pub fn human_bytes(bytes: usize) -> String {
     if bytes >= 1 << 20 && bytes.is_multiple_of(1 << 20) {
         format!("{} MiB", bytes >> 20)
     } else if bytes >= 1 << 10 && bytes.is_multiple_of(1 << 10) {
@@ -62,6 +67,17 @@ fn human_bytes(bytes: usize) -> String {
 
 #[pymethods]
 impl OutputSink {
+    /// Counts the calling thread's allocations against the run's memory
+    /// budget (`on`), or stops counting them. The prelude calls it around
+    /// the body of every thread the run starts.
+    fn count_memory(&self, on: bool) {
+        let budget = self.memory.as_deref().filter(|_| on);
+        // SAFETY: the budget lives as long as this sink, and the thread
+        // (which holds the sink through its run) stops counting before it
+        // lets go of it.
+        unsafe { memory::set_thread_budget(budget) };
+    }
+
     /// Called by the routing stream; `kind` is `"stdout"` or `"stderr"`.
     fn write(&self, py: Python<'_>, kind: &str, text: &str) -> PyResult<()> {
         if self.state.phase() == Phase::Ended {

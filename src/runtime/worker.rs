@@ -15,8 +15,9 @@ use pyo3::prelude::*;
 use super::canceller::CancelCommand;
 use super::events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
 use super::interpreter::Prelude;
+use super::memory::{self, MemoryBudget};
 use super::metrics::RunMetrics;
-use super::output::OutputSink;
+use super::output::{human_bytes, OutputSink};
 use super::run_state::{Phase, RunState, StopReason};
 pub use crate::config::WorkerPriority;
 
@@ -35,6 +36,8 @@ pub struct Job {
     pub blocks: Vec<Block>,
     pub timeout: Duration,
     pub output_cap_bytes: usize,
+    /// 0: no limit.
+    pub memory_limit_bytes: usize,
 }
 
 /// What a worker thread needs.
@@ -107,13 +110,24 @@ fn run_job(context: &WorkerContext, ident: u64, job: Job) {
         state.set_phase(Phase::Ended);
         stopped_end(reason, 0.0, 0.0, job.timeout)
     } else {
+        let budget = (job.memory_limit_bytes > 0 && memory::is_installed())
+            .then(|| Arc::new(MemoryBudget::new(job.memory_limit_bytes)));
         Python::attach(|py| {
             let gil_wait = started.elapsed();
             let started = Instant::now();
-            let failure = execute(py, context, ident, &job);
+            let failure = execute(py, context, ident, &job, budget.clone());
             finish_attached(py, context, &state, ident);
             let duration = started.elapsed();
-            classify(py, context.prelude, &job, failure, duration, gil_wait)
+            let mut end = classify(py, context.prelude, &job, failure, duration, gil_wait);
+            if let Some(budget) = budget.filter(|b| b.was_exceeded()) {
+                if end.status == EndStatus::Error {
+                    end.message = Some(format!(
+                        "The example needed more memory than its limit of {} and an allocation failed.",
+                        human_bytes(budget.limit_bytes())
+                    ));
+                }
+            }
+            end
         })
     };
     let gil_wait_s = (end.status != EndStatus::Cancelled || end.duration_ms > 0.0)
@@ -125,14 +139,22 @@ fn run_job(context: &WorkerContext, ident: u64, job: Job) {
 }
 
 /// Runs the blocks; returns the exception that ended them, if any.
-fn execute(py: Python<'_>, context: &WorkerContext, ident: u64, job: &Job) -> Option<PyErr> {
+fn execute(
+    py: Python<'_>,
+    context: &WorkerContext,
+    ident: u64,
+    job: &Job,
+    budget: Option<Arc<MemoryBudget>>,
+) -> Option<PyErr> {
     let prelude = context.prelude;
     let state = &job.state;
+    let _counting = budget.as_deref().map(memory::count_against);
     let sink = OutputSink::new(
         state.clone(),
         context.canceller.clone(),
         prelude.run_interrupted.clone_ref(py),
         job.output_cap_bytes,
+        budget,
     );
     let run = match Py::new(py, sink).and_then(|sink| prelude.enter.call1(py, (sink,))) {
         Ok(run) => run,

@@ -132,3 +132,31 @@ async fn a_traced_run_after_stopped_and_finished_runs_completes() {
     assert_eq!(end["status"], "ok", "after a stopped run: {end}");
     assert_eq!(stdout, "traced 1 1\n");
 }
+
+#[tokio::test]
+async fn allocating_without_bound_ends_in_memory_error_for_that_run_only() {
+    let app = spawn_app_with(&fixture("hostile"), |c| {
+        c.run.memory_limit_bytes = 64 << 20;
+    })
+    .await;
+    for name in ["memory-hog", "memory-small-objects"] {
+        let (_, end) = run_named(&app, name).await;
+        assert_eq!(end["status"], "error", "{name}: {end}");
+        assert_eq!(end["error"]["type"], "MemoryError", "{name}: {end}");
+        let message = end["message"].as_str().unwrap_or_default();
+        assert!(message.contains("limit of 64 MiB"), "{name}: {end}");
+        assert_still_serving(&app).await;
+    }
+    let events = run(&app, &snippet_id(&app, "", "memory-hog-thread").await).await;
+    let stderr: String = events
+        .iter()
+        .filter(|e| e.name == "stderr")
+        .map(|e| e.data["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(stderr.contains("MemoryError"), "{stderr}");
+    let end = &events.last().unwrap().data;
+    assert_eq!(end["status"], "ok", "{end}");
+    let (stdout, end) = run_named(&app, "memory-within-limit").await;
+    assert_eq!(end["status"], "ok", "{end}");
+    assert_eq!(stdout, "40 MiB\n");
+}
