@@ -173,6 +173,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     });
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::from_fn(web::request_shape::refuse_misshapen))
             .wrap(middleware::Compress::default())
             .wrap(
                 middleware::DefaultHeaders::new()

@@ -18,13 +18,15 @@ pub mod assets;
 pub mod error;
 pub mod live_reload;
 pub mod pages;
+pub mod request_shape;
 pub mod run;
 pub mod run_access;
 pub mod sse;
 
 use std::sync::Arc;
 
-use actix_web::{guard, web, Route};
+use actix_web::http::header;
+use actix_web::{guard, web, HttpRequest, HttpResponse, Route};
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
@@ -50,18 +52,37 @@ fn get_or_head() -> Route {
     web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
+/// A resource that answers GET and HEAD, and 405 with a reason otherwise.
+fn read_only(path: &str, route: Route) -> actix_web::Resource {
+    web::resource(path)
+        .route(route)
+        .default_service(web::to(read_only_method))
+}
+
+async fn read_only_method(request: HttpRequest) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, HEAD"))
+        .content_type("text/plain; charset=utf-8")
+        .body(format!(
+            "{} is not allowed on {}; it answers GET and HEAD only.\n",
+            request.method(),
+            request.path()
+        ))
+}
+
 /// The route table.
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(state)
-            .service(web::resource("/healthz").route(get_or_head().to(api::health)))
-            .service(web::resource("/metrics").route(get_or_head().to(run::metrics)))
+            .service(read_only("/healthz", get_or_head().to(api::health)))
+            .service(read_only("/metrics", get_or_head().to(run::metrics)))
             .service(
                 web::scope("/api")
-                    .service(web::resource("/snippets").route(get_or_head().to(api::snippets)))
-                    .service(
-                        web::resource("/live-reload").route(web::get().to(live_reload::stream)),
-                    )
+                    .service(read_only("/snippets", get_or_head().to(api::snippets)))
+                    .service(read_only(
+                        "/live-reload",
+                        get_or_head().to(live_reload::stream),
+                    ))
                     .service(
                         web::resource("/run/{id}")
                             .route(web::post().to(run::run))
@@ -69,9 +90,9 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     )
                     .default_service(web::to(api::unknown_route)),
             )
-            .service(web::resource("/static/{file}").route(get_or_head().to(assets::serve)))
-            .service(web::resource("/").route(get_or_head().to(pages::index)))
-            .service(web::resource("/{path:.+}").route(get_or_head().to(pages::page)))
+            .service(read_only("/static/{file}", get_or_head().to(assets::serve)))
+            .service(read_only("/", get_or_head().to(pages::index)))
+            .service(read_only("/{path:.+}", get_or_head().to(pages::page)))
             .default_service(web::to(pages::not_found));
     }
 }

@@ -30,6 +30,7 @@ async fn process_ending_calls_are_refused_with_a_clear_error() {
         ("posix-exit", "os._exit is not allowed"),
         ("abort", "os.abort is not allowed"),
         ("fork", "os.fork is not allowed"),
+        ("forkpty", "os.forkpty is not allowed"),
         ("kill-self", "os.kill is not allowed"),
         ("signal-handler", "signal.signal is not allowed"),
         ("pthread-kill", "signal.pthread_kill is not allowed"),

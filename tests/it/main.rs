@@ -6,6 +6,7 @@ mod cli;
 mod helpers;
 mod hostile;
 mod problems;
+mod requests;
 mod run;
 mod security;
 mod site;

@@ -1,0 +1,58 @@
+//! Requests whose shape no route accepts, refused before routing.
+//!
+//! No route of rundocs reads a request body: pages, assets and the JSON API
+//! are `GET`/`HEAD`, and `POST /api/run/{id}` names everything it needs in
+//! its path. So a `GET` or `HEAD` that carries a body is refused with 400,
+//! and any body over [`MAX_BODY_BYTES`] with 413, before a handler runs or a
+//! byte of the body is read. Each answer says what to change.
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::HttpResponse;
+
+/// Largest body any request may carry (`POST /api/run/{id}` needs none;
+/// a small one, such as `{}` from a generic client, is ignored).
+pub const MAX_BODY_BYTES: u64 = 1024;
+
+/// The middleware: refuses misshapen requests, passes the rest on.
+pub async fn refuse_misshapen(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if let Some((status, message)) = problem(&request) {
+        let response = HttpResponse::build(status)
+            .insert_header((header::CONNECTION, "close"))
+            .content_type("text/plain; charset=utf-8")
+            .body(message);
+        return Ok(request.into_response(response));
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
+}
+
+fn problem(request: &ServiceRequest) -> Option<(StatusCode, String)> {
+    let headers = request.headers();
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let chunked = headers.contains_key(header::TRANSFER_ENCODING);
+    let method = request.method();
+    if (method == Method::GET || method == Method::HEAD) && (length.unwrap_or(0) > 0 || chunked) {
+        return Some((
+            StatusCode::BAD_REQUEST,
+            format!("{method} requests carry no body here; send it without one.\n"),
+        ));
+    }
+    if length.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Some((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "The request body is {} bytes; rundocs reads no request bodies and accepts at most {MAX_BODY_BYTES}. \
+                 POST /api/run/{{id}} needs none.\n",
+                length.unwrap_or_default()
+            ),
+        ));
+    }
+    None
+}
