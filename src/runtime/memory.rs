@@ -2,8 +2,9 @@
 //! run allocates.
 //!
 //! CPython takes memory from two places underneath its allocator domains.
-//! Objects of up to 512 bytes live in pymalloc's arenas, which come from the
-//! arena allocator (told the size on free as well); every larger block, and
+//! Objects of up to 512 bytes live in pymalloc's arenas (1 MiB each on
+//! 64-bit builds), which come from the arena allocator (told the size on
+//! free as well); every larger block, and
 //! every small one pymalloc cannot place, comes from the raw domain
 //! (`PyMem_RawMalloc`). [`install_raw`] and [`install_arena`] wrap them. The wrappers call the
 //! original allocators and add each block's size to the [`MemoryBudget`] of
