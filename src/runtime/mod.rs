@@ -202,10 +202,11 @@ struct LiveRuns {
 
 impl LiveRuns {
     fn add(&self, run: &Arc<RunState>) {
-        self.runs
-            .lock()
-            .expect("live runs lock")
-            .push(Arc::downgrade(run));
+        let mut runs = self.runs.lock().expect("live runs lock");
+        // A `Weak` keeps its run's allocation alive: forget ended runs here
+        // too, or every run ever made would stay in memory.
+        runs.retain(|run| run.strong_count() > 0);
+        runs.push(Arc::downgrade(run));
     }
 
     /// The live runs, after forgetting the ended ones.
@@ -284,4 +285,25 @@ pub fn version_line() -> String {
         ));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_runs_forget_ended_runs_as_new_ones_arrive() {
+        let live = LiveRuns::default();
+        let kept = Arc::new(RunState::new("kept".into()));
+        live.add(&kept);
+        for n in 0..1000 {
+            let run = Arc::new(RunState::new(format!("r{n}")));
+            live.add(&run);
+        }
+        let held = live.runs.lock().unwrap().len();
+        assert_eq!(held, 2, "the kept run and the last one added");
+        let current = live.current();
+        assert_eq!(current.len(), 1);
+        assert!(Arc::ptr_eq(&current[0], &kept));
+    }
 }
