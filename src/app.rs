@@ -101,8 +101,10 @@ impl Stopper {
                 .await
                 .unwrap_or(false);
         if !all_ended {
+            let stuck = self.runtime.end_remaining_runs();
             tracing::warn!(
-                "some runs did not end in time (a C call may hold the GIL); stopping anyway"
+                stuck,
+                "runs did not end in time (a C call may hold the GIL); their clients were told, stopping anyway"
             );
         }
         self.handle.stop(true).await;

@@ -141,6 +141,24 @@ impl Runtime {
         true
     }
 
+    /// Ends, from outside, the runs still going after [`Runtime::shutdown`]
+    /// asked them to stop (a C call can hold the GIL past any interruption):
+    /// their clients get a `cancelled` end event now, and whatever the worker
+    /// reports later is dropped. Returns how many there were.
+    pub fn end_remaining_runs(&self) -> usize {
+        let runs = self.live_runs();
+        for run in &runs {
+            let waited_ms = run.submitted.elapsed().as_secs_f64() * 1e3;
+            run.push(RunEvent::End(worker::stopped_end(
+                StopReason::Shutdown,
+                waited_ms,
+                0.0,
+                Duration::ZERO,
+            )));
+        }
+        runs.len()
+    }
+
     fn live_runs(&self) -> Vec<Arc<RunState>> {
         self.live.current()
     }

@@ -336,7 +336,8 @@ fn describe(py: Python<'_>, prelude: &Prelude, job: &Job, error: &PyErr) -> RunE
     }
 }
 
-fn stopped_end(
+/// The end of a run the runtime stopped, with a message saying why.
+pub(super) fn stopped_end(
     reason: StopReason,
     duration_ms: f64,
     gil_wait_ms: f64,

@@ -177,8 +177,10 @@ async fn the_binary_serves_and_stops_on_sigterm() {
     assert!(status.success(), "{status:?}");
 }
 
-#[tokio::test]
-async fn sigterm_ends_running_examples_with_an_end_event_and_exits() {
+/// Starts the `run` fixture, starts each named run and waits for its first
+/// line, sends `signal`, and checks that every client gets a `cancelled` end
+/// event and the process exits, all within 5 s.
+async fn stop_with_runs_in_progress(signal: &str, runs: &[(&str, &str)]) {
     let dir = tempfile::tempdir().unwrap();
     let site = fixture("run");
     let (mut child, base) = serve(&["--content", site.to_str().unwrap()], dir.path()).await;
@@ -191,43 +193,67 @@ async fn sigterm_ends_running_examples_with_an_end_event_and_exits() {
         .json()
         .await
         .unwrap();
-    let sleeps = snippets
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["name"] == "sleeps")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut stream = client
-        .post(format!("{base}/api/run/{sleeps}"))
-        .send()
-        .await
-        .unwrap();
-    let mut seen = String::new();
-    while !seen.contains("going to sleep") {
-        seen.push_str(&String::from_utf8_lossy(
-            &stream.chunk().await.unwrap().unwrap(),
-        ));
+    let mut streams = Vec::new();
+    for (name, first_line) in runs {
+        let id = snippets
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == *name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut stream = client
+            .post(format!("{base}/api/run/{id}"))
+            .send()
+            .await
+            .unwrap();
+        let mut seen = String::new();
+        while !seen.contains(first_line) {
+            seen.push_str(&String::from_utf8_lossy(
+                &stream.chunk().await.unwrap().unwrap(),
+            ));
+        }
+        streams.push((name, stream, seen));
     }
     let pid = child.id().unwrap().to_string();
     let started = std::time::Instant::now();
     assert!(Command::new("kill")
-        .args(["-TERM", &pid])
+        .args([signal, &pid])
         .status()
         .unwrap()
         .success());
-    while let Some(chunk) = stream.chunk().await.unwrap() {
-        seen.push_str(&String::from_utf8_lossy(&chunk));
+    for (name, mut stream, mut seen) in streams {
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+        assert!(seen.contains("event: end"), "{name}: {seen}");
+        assert!(seen.contains("\"status\":\"cancelled\""), "{name}: {seen}");
+        assert!(seen.contains("shutting down"), "{name}: {seen}");
     }
-    assert!(seen.contains("event: end"), "{seen}");
-    assert!(seen.contains("\"status\":\"cancelled\""), "{seen}");
-    assert!(seen.contains("shutting down"), "{seen}");
     let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
         .await
-        .expect("the server exits within 5 s of SIGTERM")
+        .expect("the server exits within 5 s of the signal")
         .unwrap();
     assert!(status.success(), "{status:?}");
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn sigterm_ends_running_examples_with_an_end_event_and_exits() {
+    stop_with_runs_in_progress("-TERM", &[("sleeps", "going to sleep")]).await;
+}
+
+#[tokio::test]
+async fn sigint_ends_stuck_examples_too_and_exits_within_5_s() {
+    stop_with_runs_in_progress(
+        "-INT",
+        &[("stubborn", "holding on"), ("holds-gil", "crunching")],
+    )
+    .await;
 }
