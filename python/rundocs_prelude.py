@@ -43,6 +43,9 @@ PRELUDE_FILE = "rundocs_prelude.py"
 # Longest uninterruptible stretch of a patched wait, in seconds.
 SLICE_S = 0.02
 
+# Threads one run may have alive at once.
+MAX_THREADS_PER_RUN = 64
+
 
 class RunInterrupted(BaseException):
     """Raised inside a run that the server stops (timeout, cancel, output limit)."""
@@ -349,6 +352,10 @@ _original_start = threading.Thread.start
 def _start(self):
     run = _routes.get(_thread.get_ident())
     if run is not None:
+        if sum(1 for t in run.threads if t.is_alive()) >= MAX_THREADS_PER_RUN:
+            raise ServerProtected(
+                f"an example may have at most {MAX_THREADS_PER_RUN} threads running at once; "
+                "join some before starting more")
         target_run = self.run
 
         def routed_run():
@@ -454,10 +461,12 @@ def exit_code(exc):
 _left_running = []
 
 
-def track_left_running(run):
-    """Adds the run's live threads to the threads left running, drops the
-    ones that have ended since, and returns how many are still alive."""
-    _left_running.extend(t for t in run.threads if t.is_alive())
+def track_left_running(run=None):
+    """Adds the run's live threads (if a run is given) to the threads left
+    running, drops the ones that have ended since, and returns how many are
+    still alive."""
+    if run is not None:
+        _left_running.extend(t for t in run.threads if t.is_alive())
     _left_running[:] = [t for t in _left_running if t.is_alive()]
     return len(_left_running)
 
@@ -465,6 +474,11 @@ def track_left_running(run):
 def receive_interrupt():
     """Does nothing: calling it lets a pending ``RunInterrupted`` arrive
     (see runtime/worker.rs, ``receive_pending_interrupt``)."""
+
+
+def left_running_idents():
+    """Idents of the threads earlier runs left running, still alive."""
+    return [t.ident for t in _left_running if t.is_alive() and t.ident is not None]
 
 
 def alive_thread_idents(run):

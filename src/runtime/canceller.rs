@@ -11,7 +11,6 @@
 //! Injection and the worker's end of a run both happen while attached, and
 //! the canceller checks the run's phase first, so nothing is ever injected
 //! into a worker that has moved on to another run.
-use std::os::raw::c_long;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -114,10 +113,6 @@ fn interrupt(run: &RunState, prelude: &Prelude) {
         if run.phase() != Phase::Running {
             return;
         }
-        let exception = prelude.run_interrupted.as_ptr();
-        for ident in idents {
-            // SAFETY: attached; the exception type lives as long as the prelude.
-            unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(ident as c_long, exception) };
-        }
+        prelude.interrupt_threads(py, idents);
     });
 }

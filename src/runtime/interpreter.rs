@@ -53,6 +53,7 @@ pub struct Prelude {
     pub exit_code: Py<PyAny>,
     pub alive_thread_idents: Py<PyAny>,
     pub track_left_running: Py<PyAny>,
+    pub left_running_idents: Py<PyAny>,
     pub receive_interrupt: Py<PyAny>,
     pub restore_streams: Py<PyAny>,
     pub run_interrupted: Py<PyAny>,
@@ -60,6 +61,28 @@ pub struct Prelude {
     pub get_ident: Py<PyAny>,
     pub stdout: Py<PyAny>,
     pub stderr: Py<PyAny>,
+}
+
+impl Prelude {
+    /// Raises `RunInterrupted` in each thread of `idents` the next time it
+    /// runs Python code.
+    pub fn interrupt_threads(&self, _py: Python<'_>, idents: impl IntoIterator<Item = u64>) {
+        let exception = self.run_interrupted.as_ptr();
+        for ident in idents {
+            // SAFETY: attached (the token proves it); the exception type lives
+            // as long as the prelude.
+            unsafe {
+                pyo3::ffi::PyThreadState_SetAsyncExc(ident as std::os::raw::c_long, exception)
+            };
+        }
+    }
+
+    /// Idents from a prelude function returning a list of them.
+    pub fn idents(&self, py: Python<'_>, result: PyResult<Py<PyAny>>) -> Vec<u64> {
+        result
+            .and_then(|list| list.extract::<Vec<u64>>(py))
+            .unwrap_or_default()
+    }
 }
 
 static PRELUDE: OnceLock<Prelude> = OnceLock::new();
@@ -124,6 +147,7 @@ fn install_prelude(py: Python<'_>) -> Result<Prelude, String> {
         exit_code: get("exit_code")?,
         alive_thread_idents: get("alive_thread_idents")?,
         track_left_running: get("track_left_running")?,
+        left_running_idents: get("left_running_idents")?,
         receive_interrupt: get("receive_interrupt")?,
         restore_streams: get("restore_streams")?,
         run_interrupted: get("RunInterrupted")?,

@@ -92,6 +92,10 @@ impl RunMetrics {
         }
     }
 
+    pub fn threads_left_running(&self) -> i64 {
+        self.threads_left_running.get()
+    }
+
     pub fn set_threads_left_running(&self, count: i64) {
         self.threads_left_running.set(count);
     }

@@ -4,7 +4,6 @@
 //! in `recv` while detached. Each run gets a fresh `__main__` namespace, and
 //! each block is compiled under its own file name (`page.md, block N`) so
 //! tracebacks and the end event's `line` count the lines the reader sees.
-use std::os::raw::c_long;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,6 +46,10 @@ pub struct WorkerContext {
     pub prelude: &'static Prelude,
     pub metrics: Arc<RunMetrics>,
 }
+
+/// Threads that outlived their runs, still alive, beyond which new runs are
+/// refused (`rejected`): each holds an OS thread and may hold memory.
+pub const MAX_THREADS_LEFT_RUNNING: i64 = 32;
 
 /// Niceness of worker threads with [`WorkerPriority::Low`].
 pub const LOW_PRIORITY_NICENESS: i32 = 10;
@@ -105,10 +108,27 @@ fn run_job(context: &WorkerContext, ident: u64, job: Job) {
         queued_ms: state.submitted.elapsed().as_secs_f64() * 1e3,
     });
     let started = Instant::now();
+    let mut left_running = context.metrics.threads_left_running();
+    if left_running >= MAX_THREADS_LEFT_RUNNING {
+        left_running = Python::attach(|py| recount_left_running(py, context));
+    }
     let end = if let Some(reason) = state.stop_reason() {
         // Cancelled (or shut down) while it waited in the queue.
         state.set_phase(Phase::Ended);
         stopped_end(reason, 0.0, 0.0, job.timeout)
+    } else if left_running >= MAX_THREADS_LEFT_RUNNING {
+        state.set_phase(Phase::Ended);
+        RunEnd {
+            status: EndStatus::Rejected,
+            duration_ms: 0.0,
+            gil_wait_ms: 0.0,
+            error: None,
+            exit_code: None,
+            message: Some(format!(
+                "Earlier examples left {left_running} threads running that would not stop, \
+                 the most this server allows; no example runs until they end or the server restarts."
+            )),
+        }
     } else {
         let budget = (job.memory_limit_bytes > 0 && memory::is_installed())
             .then(|| Arc::new(MemoryBudget::new(job.memory_limit_bytes)));
@@ -136,6 +156,21 @@ fn run_job(context: &WorkerContext, ident: u64, job: Job) {
         .metrics
         .run_ended(end.status, started.elapsed().as_secs_f64(), gil_wait_s);
     state.push(RunEvent::End(end));
+}
+
+/// Counts again the threads earlier runs left running (some may have ended),
+/// and interrupts the rest once more.
+fn recount_left_running(py: Python<'_>, context: &WorkerContext) -> i64 {
+    let prelude = context.prelude;
+    let left = prelude
+        .track_left_running
+        .call0(py)
+        .and_then(|n| n.extract::<i64>(py))
+        .unwrap_or(0);
+    context.metrics.set_threads_left_running(left);
+    let idents = prelude.idents(py, prelude.left_running_idents.call0(py));
+    prelude.interrupt_threads(py, idents);
+    left
 }
 
 /// Runs the blocks; returns the exception that ended them, if any.
@@ -197,20 +232,12 @@ fn finish_attached(py: Python<'_>, context: &WorkerContext, state: &RunState, id
     receive_pending_interrupt(py, prelude, ident);
     if let Some(run) = run {
         let _ = prelude.leave.call1(py, (run.clone_ref(py),));
-        if let Ok(stray) = prelude
-            .alive_thread_idents
-            .call1(py, (run.clone_ref(py),))
-            .and_then(|idents| idents.extract::<Vec<u64>>(py))
-        {
-            for thread in stray {
-                // SAFETY: attached; these threads belong to the finished run.
-                unsafe {
-                    pyo3::ffi::PyThreadState_SetAsyncExc(
-                        thread as c_long,
-                        prelude.run_interrupted.as_ptr(),
-                    )
-                };
-            }
+        // This run's threads, and those earlier runs left behind, once more.
+        for stray in [
+            prelude.alive_thread_idents.call1(py, (run.clone_ref(py),)),
+            prelude.left_running_idents.call0(py),
+        ] {
+            prelude.interrupt_threads(py, prelude.idents(py, stray));
         }
         if let Ok(left) = prelude
             .track_left_running
@@ -249,10 +276,7 @@ fn remove_trace_and_profile_hooks(py: Python<'_>) {
 /// `RunInterrupted` and receiving it at once, in a no-op Python function,
 /// clears both the exception and the flag.
 fn receive_pending_interrupt(py: Python<'_>, prelude: &Prelude, ident: u64) {
-    // SAFETY: attached; the exception type lives as long as the prelude.
-    unsafe {
-        pyo3::ffi::PyThreadState_SetAsyncExc(ident as c_long, prelude.run_interrupted.as_ptr())
-    };
+    prelude.interrupt_threads(py, [ident]);
     let _ = prelude.receive_interrupt.call0(py);
 }
 

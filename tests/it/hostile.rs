@@ -69,9 +69,9 @@ async fn recursion_ends_in_recursion_error() {
 }
 
 #[tokio::test]
-async fn deadlocked_rlock_condition_and_queue_time_out() {
+async fn sleeping_forever_and_deadlocked_rlock_condition_and_queue_time_out() {
     let app = spawn_app(&fixture("hostile")).await;
-    for name in ["rlock", "condition", "queue"] {
+    for name in ["sleep-forever", "rlock", "condition", "queue"] {
         let (_, end) = run_named(&app, name).await;
         assert_eq!(end["status"], "timeout", "{name}");
         assert!(
@@ -160,4 +160,36 @@ async fn allocating_without_bound_ends_in_memory_error_for_that_run_only() {
     let (stdout, end) = run_named(&app, "memory-within-limit").await;
     assert_eq!(end["status"], "ok", "{end}");
     assert_eq!(stdout, "40 MiB\n");
+}
+
+#[tokio::test]
+async fn one_run_may_have_64_threads_alive_at_once() {
+    let app = spawn_app(&fixture("hostile")).await;
+    let (stdout, end) = run_named(&app, "thread-flood").await;
+    assert_eq!(end["status"], "ok", "{end}");
+    assert_eq!(
+        stdout,
+        "64 started; an example may have at most 64 threads running at once; \
+         join some before starting more\n"
+    );
+    assert_still_serving(&app).await;
+}
+
+#[tokio::test]
+async fn too_many_threads_left_running_refuse_new_runs_with_rejected() {
+    let app = spawn_app_with(&fixture("hostile"), |c| c.run.workers = 1).await;
+    let (stdout, end) = run_named(&app, "stubborn-crowd").await;
+    assert_eq!(end["status"], "ok", "{end}");
+    assert_eq!(stdout, "started 40\n");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("rundocs_threads_left_running 40"),
+        "{metrics}"
+    );
+    let (stdout, end) = run_named(&app, "checks-state").await;
+    assert_eq!(end["status"], "rejected", "{end}");
+    assert_eq!(stdout, "");
+    let message = end["message"].as_str().unwrap();
+    assert!(message.contains("left 40 threads running"), "{message}");
+    assert_eq!(app.get("/healthz").await.status(), 200);
 }
