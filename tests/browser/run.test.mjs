@@ -176,6 +176,17 @@ test("stderr is shown apart from stdout", async () => {
   await context.close();
 });
 
+test("output that looks like HTML is shown as text", async () => {
+  const { page, context } = await open("/run");
+  const snippet = block(page, "window.injected");
+  await snippet.getByRole("button", { name: "Run" }).click();
+  await ended(snippet, "ok");
+  assert.equal(await outputText(snippet), "<script>window.injected = 1</script><b>not bold</b> &amp;\n");
+  assert.equal(await snippet.locator(".run-output b, .run-output script").count(), 0);
+  assert.equal(await page.evaluate(() => window.injected), undefined);
+  await context.close();
+});
+
 test("exit codes, time limits and silent runs are explained", async () => {
   const { page, context } = await open("/run");
   const exit = block(page, "SystemExit(3)");
