@@ -39,6 +39,8 @@ import time
 
 # The file name this module is compiled under (see runtime/interpreter.rs).
 PRELUDE_FILE = "rundocs_prelude.py"
+# Files whose frames tracebacks leave out (see _hide_own_frames).
+OWN_FILES = (PRELUDE_FILE, "rundocs_guards.py")
 
 # Longest uninterruptible stretch of a patched wait, in seconds.
 SLICE_S = 0.02
@@ -163,73 +165,53 @@ def _no_input(*args, **kwargs):
 
 
 # --- guards --------------------------------------------------------------
+# They live in their own module (python/rundocs_guards.py, `_rundocs_guards`)
+# so the same code can guard sub-interpreters, which have modules of their own.
+
+import _rundocs_guards
+from _rundocs_guards import ServerProtected
 
 
-class ServerProtected(RuntimeError):
-    """Raised instead of a call that would harm the shared server process."""
-
-
-def _refuse(what, why):
-    def refused(*args, **kwargs):
-        raise ServerProtected(
-            "%s is not allowed in a rundocs example: %s. Examples run inside the "
-            "server process, shared with every other reader." % (what, why)
+def _guard_subinterpreters():
+    """Wraps the functions that run code in a sub-interpreter, so each
+    sub-interpreter gets the guards before the first code a run sends it."""
+    for module_name in ("_xxsubinterpreters", "_interpreters"):
+        try:
+            module = __import__(module_name)
+        except ImportError:
+            continue
+        run_string = getattr(module, "run_string", None)
+        if run_string is None or getattr(module, "_rundocs_guarded", False):
+            continue
+        # In a module of its own, so the sub-interpreter's __main__ (where
+        # the example's code runs) gets no extra names.
+        setup = (
+            "import sys as _sys, types as _types\n"
+            "_guards = _types.ModuleType('_rundocs_guards')\n"
+            f"exec({_rundocs_guards.SOURCE!r}, _guards.__dict__)\n"
+            "_guards.install()\n"
+            "_sys.modules['_rundocs_guards'] = _guards\n"
+            "del _sys, _types, _guards\n"
         )
+        guarded = set()
 
-    refused.__name__ = what.rsplit(".", 1)[-1]
-    refused.__qualname__ = refused.__name__
-    return refused
+        def wrap(original, run_string=run_string, setup=setup, guarded=guarded):
+            def run_guarded(interp, *args, **kwargs):
+                key = int(interp)
+                if key not in guarded:
+                    run_string(interp, setup)
+                    guarded.add(key)
+                return original(interp, *args, **kwargs)
 
+            run_guarded.__name__ = original.__name__
+            run_guarded.__doc__ = original.__doc__
+            return run_guarded
 
-_original_kill = os.kill
-_original_killpg = getattr(os, "killpg", None)
-_original_close = os.close
-_original_pthread_kill = getattr(signal, "pthread_kill", None)
-
-
-def _kill(pid, sig):
-    if pid in (0, os.getpid(), -os.getpgrp()):
-        _refuse("os.kill", "it would signal the server itself")()
-    return _original_kill(pid, sig)
-
-
-def _killpg(pgid, sig):
-    if pgid in (0, os.getpgrp()):
-        _refuse("os.killpg", "it would signal the server's process group")()
-    return _original_killpg(pgid, sig)
-
-
-def _close(fd):
-    if fd in (0, 1, 2):
-        _refuse("os.close(%d)" % fd, "it would close the server's standard streams")()
-    return _original_close(fd)
-
-
-def _pthread_kill(thread_id, sig):
-    if sig != 0:
-        _refuse("signal.pthread_kill", "it would signal a thread of the server")()
-    return _original_pthread_kill(thread_id, sig)
-
-
-def _install_guards():
-    exit_reason = "it would end the whole server; raise SystemExit (sys.exit) to end just this example"
-    fork_reason = "forking a multi-threaded server copies it half-way; use subprocess to run a program"
-    signal_reason = "signal handlers belong to the server"
-    for module in (os, posix):
-        module._exit = _refuse("os._exit", exit_reason)
-        module.abort = _refuse("os.abort", "it would end the whole server")
-        for name in ("fork", "forkpty"):
-            if hasattr(module, name):
-                setattr(module, name, _refuse("os." + name, fork_reason))
-        module.kill = _kill
-        if _original_killpg is not None:
-            module.killpg = _killpg
-        module.close = _close
-    for name in ("signal", "siginterrupt", "set_wakeup_fd", "setitimer", "alarm", "pthread_sigmask", "raise_signal"):
-        if hasattr(signal, name):
-            setattr(signal, name, _refuse("signal." + name, signal_reason))
-    if _original_pthread_kill is not None:
-        signal.pthread_kill = _pthread_kill
+        for name in ("run_string", "exec", "run_func", "call"):
+            original = getattr(module, name, None)
+            if original is not None:
+                setattr(module, name, wrap(original))
+        module._rundocs_guarded = True
 
 
 # --- restoration after each run -------------------------------------------
@@ -395,7 +377,8 @@ def install():
     threading._CRLock = None  # RLock falls back to the Python version built on Lock
     threading.Thread.join = _join
     threading.Thread.start = _start
-    _install_guards()
+    _rundocs_guards.install()
+    _guard_subinterpreters()
     sys._rundocs_installed = True
     _save_state()
 
@@ -441,7 +424,7 @@ def _hide_own_frames(report):
     seen = set()
     while report is not None and id(report) not in seen:
         seen.add(id(report))
-        frames = [f for f in report.stack if f.filename != PRELUDE_FILE]
+        frames = [f for f in report.stack if f.filename not in OWN_FILES]
         report.stack = traceback.StackSummary.from_list(frames)
         report = report.__cause__ or report.__context__
 

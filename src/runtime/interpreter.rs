@@ -16,6 +16,8 @@ use super::memory;
 
 /// The prelude's source, embedded in the binary.
 const PRELUDE_SOURCE: &str = include_str!("../../python/rundocs_prelude.py");
+/// The guards' source: a module of its own, also run in sub-interpreters.
+const GUARDS_SOURCE: &str = include_str!("../../python/rundocs_guards.py");
 
 /// A start-up phase, named in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,13 +124,21 @@ pub fn start(count_memory: bool) -> Result<&'static Prelude, StartError> {
 
 fn install_prelude(py: Python<'_>) -> Result<Prelude, String> {
     let describe = |e: PyErr| e.to_string();
+    let modules = py
+        .import("sys")
+        .and_then(|sys| sys.getattr("modules"))
+        .map_err(describe)?;
+    let source = CString::new(GUARDS_SOURCE).map_err(|e| e.to_string())?;
+    let guards = PyModule::from_code(py, &source, c"rundocs_guards.py", c"_rundocs_guards")
+        .map_err(describe)?;
+    guards.setattr("SOURCE", GUARDS_SOURCE).map_err(describe)?;
+    modules
+        .set_item("_rundocs_guards", &guards)
+        .map_err(describe)?;
     let source = CString::new(PRELUDE_SOURCE).map_err(|e| e.to_string())?;
     let module =
         PyModule::from_code(py, &source, c"rundocs_prelude.py", c"_rundocs").map_err(describe)?;
-    py.import("sys")
-        .and_then(|sys| sys.getattr("modules"))
-        .and_then(|modules| modules.set_item("_rundocs", &module))
-        .map_err(describe)?;
+    modules.set_item("_rundocs", &module).map_err(describe)?;
     module
         .getattr("install")
         .and_then(|f| f.call0())

@@ -193,3 +193,16 @@ async fn too_many_threads_left_running_refuse_new_runs_with_rejected() {
     assert!(message.contains("left 40 threads running"), "{message}");
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
+
+#[tokio::test]
+async fn sub_interpreters_get_the_guards_too() {
+    let app = spawn_app(&fixture("hostile")).await;
+    let (stdout, end) = run_named(&app, "subinterpreter-exit").await;
+    assert_eq!(end["status"], "ok", "{end}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].contains("os._exit is not allowed"), "{stdout}");
+    assert!(lines[1].contains("os.kill is not allowed"), "{stdout}");
+    assert_eq!(lines[2], "the server lives");
+    assert_still_serving(&app).await;
+}
