@@ -4,13 +4,13 @@
 //! CPython takes memory from two places underneath its allocator domains.
 //! Objects of up to 512 bytes live in pymalloc's arenas (1 MiB each on
 //! 64-bit builds), which come from the arena allocator (told the size on
-//! free as well); every larger block, and
-//! every small one pymalloc cannot place, comes from the raw domain
-//! (`PyMem_RawMalloc`). [`install_raw`] and [`install_arena`] wrap them. The wrappers call the
-//! original allocators and add each block's size to the [`MemoryBudget`] of
-//! the run the allocating thread works for: the worker while it executes
-//! the run, and the threads the run started (the prelude's routed
-//! `Thread.run` calls `OutputSink.count_memory`). An allocation that would
+//! free as well); every larger block, and every small one pymalloc cannot
+//! place, comes from the raw domain (`PyMem_RawMalloc`). [`install_raw`] and
+//! [`install_arena`] wrap both. The wrappers call the original allocators
+//! and add each block's size to the [`MemoryBudget`] of the run the
+//! allocating thread works for: the worker while it executes the run, and
+//! the threads the run started (the prelude's routed `Thread.run` calls
+//! `OutputSink.count_memory`). An allocation that would
 //! take a run past its limit fails, so Python raises `MemoryError` in that
 //! run, long before the process runs out of memory, and the rest of the
 //! server never sees a failed allocation.
@@ -180,7 +180,7 @@ pub fn install_raw() {
 }
 
 /// Wraps pymalloc's arena allocator. Call once, attached, after the
-/// interpreter started (arenas are freed with their size: no header).
+/// interpreter started (arenas are freed with their size).
 pub fn install_arena() {
     let mut original = PyObjectArenaAllocator {
         ctx: std::ptr::null_mut(),
