@@ -10,6 +10,7 @@ pub mod assets;
 pub mod highlight;
 pub mod markdown;
 pub mod nav;
+pub mod page_body;
 pub mod snapshot;
 pub mod templates;
 

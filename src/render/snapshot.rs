@@ -7,6 +7,8 @@
 //! last good version (from the previous snapshot) with a banner naming the
 //! error; a page that never loaded shows an error page instead.
 use std::collections::HashMap;
+
+use actix_web::web::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Context;
@@ -15,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::assets::AssetUrls;
 use super::highlight;
 use super::markdown::{self, PageContext, RenderedMarkdown};
+pub use super::page_body::PageBody;
 use super::nav::{NavPage, Navigation, CURRENT_MARK};
 use super::templates::{
     render_split, Chrome, ContentErrorTemplate, IndexEntry, IndexGroupView, IndexTemplate, Link,
@@ -27,7 +30,9 @@ use crate::content::{self, ContentProblem, Snippet, SourcePage};
 /// A page ready to serve.
 #[derive(Debug, Clone)]
 pub struct ServedPage {
-    parts: SplitPage,
+    /// The HTML before and after the sidebar.
+    before_sidebar: Bytes,
+    after_sidebar: Bytes,
     /// Offset in the sidebar of this page's link, if it has one.
     current_mark: Option<usize>,
     /// 200, or 500 for a page whose file could not be built.
@@ -43,7 +48,7 @@ pub struct Snapshot {
     pub generation: u64,
     pages: HashMap<String, ServedPage>,
     not_found: ServedPage,
-    sidebar: String,
+    sidebar: Bytes,
     snippets: Vec<Snippet>,
     snippet_index: HashMap<String, usize>,
     problems: Vec<ContentProblem>,
@@ -170,7 +175,7 @@ impl Snapshot {
             generation,
             pages,
             not_found,
-            sidebar: nav.sidebar_html,
+            sidebar: Bytes::from(nav.sidebar_html),
             snippets,
             snippet_index,
             problems,
@@ -191,25 +196,24 @@ impl Snapshot {
         &self.not_found
     }
 
-    /// The full HTML of `page`, with the sidebar spliced in.
-    pub fn html(&self, page: &ServedPage) -> Vec<u8> {
-        let mut html = Vec::with_capacity(
-            page.parts.before_sidebar.len()
-                + self.sidebar.len()
-                + CURRENT_MARK.len()
-                + page.parts.after_sidebar.len(),
-        );
-        html.extend_from_slice(page.parts.before_sidebar.as_bytes());
-        match page.current_mark {
-            Some(offset) => {
-                html.extend_from_slice(&self.sidebar.as_bytes()[..offset]);
-                html.extend_from_slice(CURRENT_MARK.as_bytes());
-                html.extend_from_slice(&self.sidebar.as_bytes()[offset..]);
-            }
-            None => html.extend_from_slice(self.sidebar.as_bytes()),
-        }
-        html.extend_from_slice(page.parts.after_sidebar.as_bytes());
-        html
+    /// The full HTML of `page`, with the sidebar spliced in: shared pieces
+    /// of the snapshot, not a copy.
+    pub fn html(&self, page: &ServedPage) -> PageBody {
+        let (sidebar_start, mark, sidebar_rest) = match page.current_mark {
+            Some(offset) => (
+                self.sidebar.slice(..offset),
+                Bytes::from_static(CURRENT_MARK.as_bytes()),
+                self.sidebar.slice(offset..),
+            ),
+            None => (self.sidebar.clone(), Bytes::new(), Bytes::new()),
+        };
+        PageBody::new([
+            page.before_sidebar.clone(),
+            sidebar_start,
+            mark,
+            sidebar_rest,
+            page.after_sidebar.clone(),
+        ])
     }
 
     /// Every code block of the site, home page first, then in reading order.
@@ -297,7 +301,8 @@ impl ServedPage {
         hasher.update(parts.after_sidebar.as_bytes());
         let etag = format!("\"{}\"", hex_prefix(&hasher.finalize(), 20));
         ServedPage {
-            parts,
+            before_sidebar: Bytes::from(parts.before_sidebar),
+            after_sidebar: Bytes::from(parts.after_sidebar),
             current_mark,
             status,
             etag,
