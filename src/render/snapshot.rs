@@ -17,8 +17,8 @@ use sha2::{Digest, Sha256};
 use super::assets::AssetUrls;
 use super::highlight;
 use super::markdown::{self, PageContext, RenderedMarkdown};
-pub use super::page_body::PageBody;
 use super::nav::{NavPage, Navigation, CURRENT_MARK};
+pub use super::page_body::PageBody;
 use super::templates::{
     render_split, Chrome, ContentErrorTemplate, IndexEntry, IndexGroupView, IndexTemplate, Link,
     NotFoundTemplate, PageTemplate, SplitPage,
