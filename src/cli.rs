@@ -26,6 +26,16 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run every example and compare it with its `output` block.
     Check(CheckArgs),
+    /// Start a new site in DIR: a config file and a page with runnable examples.
+    Init(InitArgs),
+}
+
+/// Arguments of `rundocs init`.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Folder for the new site (created if missing; existing files are never overwritten)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// Flags of `rundocs check`.

@@ -24,6 +24,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod content;
+pub mod init;
 pub mod render;
 pub mod runtime;
 pub mod watch;

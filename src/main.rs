@@ -16,6 +16,16 @@ fn check(args: rundocs::cli::CheckArgs) -> ExitCode {
     }
 }
 
+fn init(dir: &std::path::Path) -> anyhow::Result<()> {
+    let written = rundocs::init::run(dir)?;
+    for path in &written {
+        println!("wrote {}", path.display());
+    }
+    let dir = dir.display();
+    println!("\nServe it:  rundocs serve --content {dir} --watch\nCheck it:  rundocs check --content {dir}");
+    Ok(())
+}
+
 fn report(error: &anyhow::Error) -> ExitCode {
     eprintln!("error: {error}");
     for cause in error.chain().skip(1) {
@@ -29,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => rundocs::app::serve_from_args(args),
         Command::Check(args) => return check(args),
+        Command::Init(args) => init(&args.dir),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -257,3 +257,58 @@ async fn sigint_ends_stuck_examples_too_and_exits_within_5_s() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn init_makes_a_site_that_serves_runs_and_checks_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("docs");
+    let init = Command::new(BINARY)
+        .args(["init", site.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{init:?}");
+    let check = Command::new(BINARY)
+        .args(["check", "--content", site.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{report}");
+    assert!(report.ends_with("4 passed, 0 failed\n"), "{report}");
+
+    let (_child, base) = serve(&["serve", "--content", site.to_str().unwrap()], dir.path()).await;
+    let page = reqwest::get(format!("{base}/first-example"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("data-snippet-id"), "{page}");
+    let snippets: serde_json::Value =
+        reqwest::get(format!("{base}/api/snippets?page=first-example"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let first = snippets[0]["id"].as_str().unwrap();
+    let stream = reqwest::Client::new()
+        .post(format!("{base}/api/run/{first}"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        stream.contains("9 words, the longest is 'quick'"),
+        "{stream}"
+    );
+    assert!(stream.contains("\"status\":\"ok\""), "{stream}");
+
+    let again = Command::new(BINARY)
+        .args(["init", site.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}
