@@ -40,6 +40,7 @@ struct RawConfig {
     title: String,
     description: String,
     log: String,
+    edit_url_template: Option<String>,
     run: RunConfig,
 }
 
@@ -103,6 +104,7 @@ impl Default for RawConfig {
             title: "rundocs".into(),
             description: "Write-ups whose Python examples run live.".into(),
             log: "info,actix_server=warn".into(),
+            edit_url_template: None,
             run: RunConfig::default(),
         }
     }
@@ -130,6 +132,9 @@ pub struct Config {
     pub description: String,
     /// tracing filter, e.g. `info` or `rundocs=debug`.
     pub log: String,
+    /// Link for "Edit this page", with `{path}` standing for the page's file
+    /// relative to the content folder.
+    pub edit_url_template: Option<String>,
     pub run: RunConfig,
 }
 
@@ -168,7 +173,7 @@ impl Config {
 }
 
 /// Top-level keys of the config; `RUNDOCS_<KEY>` (and `RUNDOCS_<KEY>__<SUBKEY>`) set them.
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "content",
     "bind",
     "watch",
@@ -176,6 +181,7 @@ const KEYS: [&str; 8] = [
     "title",
     "description",
     "log",
+    "edit_url_template",
     "run",
 ];
 
@@ -291,6 +297,14 @@ impl RawConfig {
         if self.run.rate_limit_per_minute == 0 {
             bail!("`run.rate_limit_per_minute` is 0, which would refuse every run; use 1 or more");
         }
+        if let Some(template) = &self.edit_url_template {
+            if !template.contains("{path}") {
+                bail!(
+                    "`edit_url_template` = {template:?} has no `{{path}}`; write where the page's file goes, \
+                     e.g. \"https://git.example.com/docs/edit/main/{{path}}\""
+                );
+            }
+        }
         if self.title.trim().is_empty() {
             bail!("`title` is empty; give the site a name");
         }
@@ -308,6 +322,7 @@ impl RawConfig {
             title: self.title,
             description: self.description,
             log: self.log,
+            edit_url_template: self.edit_url_template,
             run: self.run,
         })
     }

@@ -121,7 +121,7 @@ impl Snapshot {
             let parts = if page.source.url_path.is_empty() {
                 render_index(&chrome, config, &built, &nav, Some(page))?
             } else {
-                render_page(&chrome, &built, &nav, index)?
+                render_page(config, &chrome, &built, &nav, index)?
             };
             let current_mark = nav.current_marks[index];
             pages.insert(
@@ -383,7 +383,16 @@ fn render_markdown(
     })
 }
 
+/// Where to edit `file`, from the site's `edit_url_template`.
+fn edit_url(config: &Config, file: &str) -> Option<String> {
+    config
+        .edit_url_template
+        .as_ref()
+        .map(|template| template.replace("{path}", file))
+}
+
 fn render_page(
+    config: &Config,
     chrome: &Chrome<'_>,
     built: &[BuiltPage],
     nav: &Navigation,
@@ -406,6 +415,7 @@ fn render_page(
         prev: prev.map(link),
         next: next.map(link),
         problem: page.problem.as_ref().map(ToString::to_string),
+        edit_url: edit_url(config, &page.source.file),
     };
     render_split(&template)
         .with_context(|| format!("cannot render the page of {}", page.source.file))

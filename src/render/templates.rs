@@ -43,6 +43,8 @@ pub struct PageTemplate<'a> {
     pub next: Option<Link<'a>>,
     /// Set when the page's current file is broken and this is its last good version.
     pub problem: Option<String>,
+    /// "Edit this page" link, when the site has an `edit_url_template`.
+    pub edit_url: Option<String>,
 }
 
 /// One entry of the index page's article list.

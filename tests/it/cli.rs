@@ -80,6 +80,16 @@ fn bad_values_name_the_key_and_what_is_accepted() {
             vec!["`log`"],
         ),
         (
+            vec!["--content", site],
+            vec![("RUNDOCS_EDIT_URL_TEMPLATE", "https://example.com/edit")],
+            vec!["`edit_url_template`", "{path}"],
+        ),
+        (
+            vec!["--content", site],
+            vec![("RUNDOCS_RUN__MEMORY_LIMIT_BYTES", "1000")],
+            vec!["run.memory_limit_bytes", "16 MiB"],
+        ),
+        (
             vec!["--config", "missing.toml"],
             vec![],
             vec!["missing.toml", "does not exist"],

@@ -235,3 +235,20 @@ async fn bundled_site_serves_when_no_folder_is_given() {
         app.page(&link, 200).await;
     }
 }
+
+#[tokio::test]
+async fn edit_url_template_puts_edit_this_page_on_every_page() {
+    let app = spawn_app_with(&fixture("site"), |c| {
+        c.edit_url_template = Some("https://git.example.com/docs/edit/main/{path}".into());
+    })
+    .await;
+    let page = app.page("/guide/install", 200).await;
+    assert_eq!(
+        attributes(&page, ".edit-page a", "href"),
+        ["https://git.example.com/docs/edit/main/guide/install.md"]
+    );
+    assert_eq!(texts(&page, ".edit-page a"), ["Edit this page"]);
+    let plain = spawn_app(&fixture("site")).await;
+    let page = plain.page("/guide/install", 200).await;
+    assert!(attributes(&page, ".edit-page a", "href").is_empty());
+}
