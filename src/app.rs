@@ -132,6 +132,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
             queue: config.run.queue,
             output_cap_bytes: config.run.output_limit_bytes,
             memory_limit_bytes: config.run.memory_limit_bytes,
+            site_packages: config.venv_site_packages.clone(),
             worker_priority: config.run.worker_priority,
         })
         .context("cannot start the Python runtime")?,

@@ -41,7 +41,16 @@ struct RawConfig {
     description: String,
     log: String,
     edit_url_template: Option<String>,
+    python: RawPythonConfig,
     run: RunConfig,
+}
+
+/// The `[python]` section as read.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawPythonConfig {
+    /// A virtualenv whose packages examples may import.
+    venv: Option<RelativePathBuf>,
 }
 
 /// Settings for running examples.
@@ -105,6 +114,7 @@ impl Default for RawConfig {
             description: "Write-ups whose Python examples run live.".into(),
             log: "info,actix_server=warn".into(),
             edit_url_template: None,
+            python: RawPythonConfig::default(),
             run: RunConfig::default(),
         }
     }
@@ -135,6 +145,8 @@ pub struct Config {
     /// Link for "Edit this page", with `{path}` standing for the page's file
     /// relative to the content folder.
     pub edit_url_template: Option<String>,
+    /// `site-packages` of the virtualenv examples import from, if any.
+    pub venv_site_packages: Option<PathBuf>,
     pub run: RunConfig,
 }
 
@@ -173,7 +185,7 @@ impl Config {
 }
 
 /// Top-level keys of the config; `RUNDOCS_<KEY>` (and `RUNDOCS_<KEY>__<SUBKEY>`) set them.
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 10] = [
     "content",
     "bind",
     "watch",
@@ -182,6 +194,7 @@ const KEYS: [&str; 9] = [
     "description",
     "log",
     "edit_url_template",
+    "python",
     "run",
 ];
 
@@ -238,6 +251,28 @@ fn describe_figment_error(error: figment::Error) -> String {
         .map(|e| e.to_string())
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The `site-packages` folder of the virtualenv at `venv`, which must have
+/// been made with the Python rundocs embeds (same major.minor).
+fn venv_site_packages(venv: &Path, setting: &str) -> anyhow::Result<PathBuf> {
+    if !venv.join("pyvenv.cfg").is_file() {
+        bail!(
+            "{setting} = {} is not a virtualenv (it has no pyvenv.cfg); make one with `python3 -m venv DIR`",
+            venv.display()
+        );
+    }
+    let version = crate::runtime::BUILD_PYTHON_VERSION;
+    let minor = version.rsplit_once('.').map_or(version, |(minor, _)| minor);
+    let site_packages = venv.join(format!("lib/python{minor}/site-packages"));
+    if !site_packages.is_dir() {
+        bail!(
+            "{setting} = {} has no lib/python{minor}/site-packages: it was made with another Python. \
+             rundocs embeds Python {version}; make the virtualenv with python{minor} -m venv",
+            venv.display()
+        );
+    }
+    Ok(site_packages)
 }
 
 impl RawConfig {
@@ -297,6 +332,20 @@ impl RawConfig {
         if self.run.rate_limit_per_minute == 0 {
             bail!("`run.rate_limit_per_minute` is 0, which would refuse every run; use 1 or more");
         }
+        let venv_site_packages = match self.python.venv {
+            Some(venv) => Some(venv_site_packages(&venv.relative(), "`python.venv`")?),
+            // An active virtualenv is used when it fits, and otherwise only
+            // warned about: it may belong to something else in this shell.
+            None => std::env::var_os("VIRTUAL_ENV")
+                .filter(|v| !v.is_empty())
+                .and_then(|venv| {
+                    venv_site_packages(Path::new(&venv), "VIRTUAL_ENV")
+                        .map_err(|error| {
+                            eprintln!("warning: not using the active virtualenv: {error}")
+                        })
+                        .ok()
+                }),
+        };
         if let Some(template) = &self.edit_url_template {
             if !template.contains("{path}") {
                 bail!(
@@ -323,6 +372,7 @@ impl RawConfig {
             description: self.description,
             log: self.log,
             edit_url_template: self.edit_url_template,
+            venv_site_packages,
             run: self.run,
         })
     }

@@ -38,6 +38,7 @@ pub fn run(
         queue: 1,
         output_cap_bytes: config.run.output_limit_bytes,
         memory_limit_bytes: config.run.memory_limit_bytes,
+        site_packages: config.venv_site_packages.clone(),
         worker_priority: crate::config::WorkerPriority::Normal,
     })
     .context("cannot start the Python runtime")?;

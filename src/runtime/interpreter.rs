@@ -7,6 +7,7 @@
 //! still held the GIL, every worker would wait for it forever, which is the
 //! classic deadlock of an embedding server that enters its run loop holding it.
 use std::ffi::CString;
+use std::path::Path;
 use std::sync::OnceLock;
 
 use pyo3::prelude::*;
@@ -91,8 +92,12 @@ static PRELUDE: OnceLock<Prelude> = OnceLock::new();
 
 /// Starts the interpreter once per process and returns the prelude. With
 /// `count_memory`, Python's allocators are wrapped first, so runs can have a
-/// memory limit (the first start in a process decides).
-pub fn start(count_memory: bool) -> Result<&'static Prelude, StartError> {
+/// memory limit; `site_packages` (a virtualenv's) is added to `sys.path`
+/// before the prelude records it. The first start in a process decides both.
+pub fn start(
+    count_memory: bool,
+    site_packages: Option<&Path>,
+) -> Result<&'static Prelude, StartError> {
     if let Some(prelude) = PRELUDE.get() {
         return Ok(prelude);
     }
@@ -115,11 +120,25 @@ pub fn start(count_memory: bool) -> Result<&'static Prelude, StartError> {
     if memory::is_installed() {
         Python::attach(|_| memory::install_arena());
     }
-    let prelude = Python::attach(install_prelude).map_err(|message| StartError {
+    let prelude = Python::attach(|py| {
+        if let Some(dir) = site_packages {
+            add_site_dir(py, dir)?;
+        }
+        install_prelude(py)
+    })
+    .map_err(|message| StartError {
         phase: Phase::InstallPrelude,
         message,
     })?;
     Ok(PRELUDE.get_or_init(|| prelude))
+}
+
+/// `site.addsitedir(dir)`: the folder and its `.pth` files join `sys.path`.
+fn add_site_dir(py: Python<'_>, dir: &Path) -> Result<(), String> {
+    py.import("site")
+        .and_then(|site| site.call_method1("addsitedir", (dir,)))
+        .map(drop)
+        .map_err(|e| format!("cannot add {} to sys.path: {e}", dir.display()))
 }
 
 fn install_prelude(py: Python<'_>) -> Result<Prelude, String> {

@@ -50,6 +50,8 @@ pub struct RuntimeSettings {
     pub output_cap_bytes: usize,
     /// Most bytes one run may allocate; 0 for no limit.
     pub memory_limit_bytes: usize,
+    /// A virtualenv's `site-packages`, importable from examples.
+    pub site_packages: Option<std::path::PathBuf>,
     pub worker_priority: worker::WorkerPriority,
 }
 
@@ -84,7 +86,10 @@ impl Runtime {
     /// Starts the interpreter (once per process) and this runtime's threads.
     /// Call it on the thread that starts the server, before serving.
     pub fn start(settings: RuntimeSettings) -> Result<Runtime, interpreter::StartError> {
-        let prelude = interpreter::start(settings.memory_limit_bytes > 0)?;
+        let prelude = interpreter::start(
+            settings.memory_limit_bytes > 0,
+            settings.site_packages.as_deref(),
+        )?;
         let metrics = Arc::new(RunMetrics::new());
         let (jobs, queue) = crossbeam_channel::bounded::<Job>(settings.queue);
         let (canceller, commands) = crossbeam_channel::unbounded();

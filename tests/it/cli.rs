@@ -322,3 +322,62 @@ async fn init_makes_a_site_that_serves_runs_and_checks_at_once() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
+
+#[test]
+fn a_virtualenvs_packages_import_in_examples() {
+    let dir = tempfile::tempdir().unwrap();
+    let venv = dir.path().join("venv");
+    let made = Command::new("python3")
+        .args(["-m", "venv", "--without-pip", venv.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let site_packages = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+        .join("site-packages");
+    std::fs::write(
+        site_packages.join("venv_probe.py"),
+        "GREETING = 'hello from the venv'\n",
+    )
+    .unwrap();
+    let content = dir.path().join("docs");
+    std::fs::create_dir(&content).unwrap();
+    std::fs::write(
+        content.join("index.md"),
+        "# Venv\n\n```python\nimport venv_probe\nprint(venv_probe.GREETING)\n```\n\n\
+         ```output\nhello from the venv\n```\n\n\
+         ```python expect=error\nimport not_installed_anywhere\n```\n",
+    )
+    .unwrap();
+    let check = |env: &[(&str, &std::path::Path)]| {
+        let mut command = Command::new(BINARY);
+        command
+            .args(["check", "--content", content.to_str().unwrap()])
+            .env_remove("VIRTUAL_ENV");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let output = command.output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        (output.status.success(), text)
+    };
+    let (ok, text) = check(&[("RUNDOCS_PYTHON__VENV", &venv)]);
+    assert!(ok, "{text}");
+    assert!(text.contains("2 passed, 0 failed"), "{text}");
+    let (ok, text) = check(&[("VIRTUAL_ENV", &venv)]);
+    assert!(ok, "VIRTUAL_ENV works too: {text}");
+    let (ok, text) = check(&[]);
+    assert!(!ok, "without the venv the import fails: {text}");
+    assert!(text.contains("ModuleNotFoundError"), "{text}");
+    let (ok, text) = check(&[("RUNDOCS_PYTHON__VENV", &content)]);
+    assert!(!ok);
+    assert!(
+        text.contains("`python.venv`") && text.contains("not a virtualenv"),
+        "{text}"
+    );
+}
