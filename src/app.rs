@@ -28,8 +28,9 @@ pub const CONTENT_SECURITY_POLICY: &str =
      img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      frame-ancestors 'none'; form-action 'self'";
 
-/// How long a graceful stop waits for open requests.
-const SHUTDOWN_TIMEOUT_S: u64 = 5;
+/// How long a graceful stop waits for open requests, after the runs have had
+/// [`RUNS_END_WITHIN`]: together under the 5 s a stop may take.
+const SHUTDOWN_TIMEOUT_S: u64 = 2;
 
 /// `rundocs serve`: load config, start logging, serve until SIGINT/SIGTERM.
 pub fn serve_from_args(args: ServeArgs) -> anyhow::Result<()> {
@@ -53,6 +54,8 @@ fn init_logging(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colours only for a terminal, not for journald or a log file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
