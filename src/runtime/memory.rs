@@ -152,6 +152,7 @@ pub fn is_installed() -> bool {
 /// Call once, before the interpreter starts.
 pub fn install_raw() {
     if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        tracing::warn!("the per-run memory limit needs glibc (Linux); it is off on this build");
         return;
     }
     let mut raw = empty_allocator();
