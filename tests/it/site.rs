@@ -252,3 +252,26 @@ async fn edit_url_template_puts_edit_this_page_on_every_page() {
     let page = plain.page("/guide/install", 200).await;
     assert!(attributes(&page, ".edit-page a", "href").is_empty());
 }
+
+#[tokio::test]
+async fn every_link_between_bundled_pages_resolves() {
+    let app = spawn_app_with(&fixture("site"), |c| {
+        c.content = rundocs::config::ContentSource::Bundled;
+    })
+    .await;
+    let home = app.page("/", 200).await;
+    let pages = attributes(&home, "nav.sidebar a", "href");
+    let mut checked = std::collections::BTreeSet::new();
+    for page in &pages {
+        let html = app.page(page, 200).await;
+        for href in attributes(&html, "main a[href^='/'], article a[href^='/']", "href") {
+            let target = href.split('#').next().unwrap().to_string();
+            if target.is_empty() || !checked.insert(target.clone()) {
+                continue;
+            }
+            let status = app.get(&target).await.status();
+            assert_eq!(status, 200, "{page} links to {href}");
+        }
+    }
+    assert!(checked.len() >= pages.len(), "{checked:?}");
+}
