@@ -64,9 +64,12 @@ async fn wait_for_signal() {
     {
         use tokio::signal::unix::{signal, SignalKind};
         let mut terminate = signal(SignalKind::terminate()).expect("can listen for SIGTERM");
+        // A closed terminal (SSH session) sends SIGHUP: stop as gracefully.
+        let mut hangup = signal(SignalKind::hangup()).expect("can listen for SIGHUP");
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
+            _ = hangup.recv() => {}
         }
     }
     #[cfg(not(unix))]

@@ -381,3 +381,8 @@ fn a_virtualenvs_packages_import_in_examples() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn sighup_stops_gracefully_too() {
+    stop_with_runs_in_progress("-HUP", &[("sleeps", "going to sleep")]).await;
+}
