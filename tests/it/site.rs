@@ -223,20 +223,6 @@ async fn healthz_answers_ok() {
 }
 
 #[tokio::test]
-async fn bundled_site_serves_when_no_folder_is_given() {
-    let app = spawn_app_with(&fixture("site"), |c| {
-        c.content = rundocs::config::ContentSource::Bundled;
-    })
-    .await;
-    let home = app.page("/", 200).await;
-    let links = attributes(&home, "nav.sidebar a", "href");
-    assert!(!links.is_empty());
-    for link in links {
-        app.page(&link, 200).await;
-    }
-}
-
-#[tokio::test]
 async fn edit_url_template_puts_edit_this_page_on_every_page() {
     let app = spawn_app_with(&fixture("site"), |c| {
         c.edit_url_template = Some("https://git.example.com/docs/edit/main/{path}".into());
@@ -254,7 +240,7 @@ async fn edit_url_template_puts_edit_this_page_on_every_page() {
 }
 
 #[tokio::test]
-async fn every_link_between_bundled_pages_resolves() {
+async fn bundled_site_serves_every_page_and_every_link_between_them_resolves() {
     let app = spawn_app_with(&fixture("site"), |c| {
         c.content = rundocs::config::ContentSource::Bundled;
     })
