@@ -228,14 +228,13 @@ def _save_state():
 
 
 def restore_state():
-    """Undoes what a run changed in process-wide state. Runs on the worker
-    thread, so the thread's own trace and profile hooks are cleared too."""
+    """Undoes what a run changed in process-wide state. (The worker thread's
+    own trace and profile functions are removed from Rust before this runs:
+    see runtime/worker.rs, ``remove_trace_and_profile_hooks``.)"""
     if sys.getswitchinterval() != _saved["switch_interval"]:
         sys.setswitchinterval(_saved["switch_interval"])
     if sys.getrecursionlimit() != _saved["recursion_limit"]:
         sys.setrecursionlimit(_saved["recursion_limit"])
-    sys.settrace(None)
-    sys.setprofile(None)
     threading.settrace(None)
     threading.setprofile(None)
     original_builtins = _saved["builtins"]

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use pyo3::prelude::*;
 
-use super::interpreter::Prelude;
+use super::interpreter::{self, Prelude};
 use super::run_state::{Phase, RunState, StopReason};
 
 /// How often a stopping run is interrupted again.
@@ -100,13 +100,10 @@ fn interrupt(run: &RunState, prelude: &Prelude) {
             return;
         };
         let mut idents = vec![worker_ident];
-        if let Ok(children) = prelude
-            .alive_thread_idents
-            .call1(py, (py_run,))
-            .and_then(|list| list.extract::<Vec<u64>>(py))
-        {
-            idents.extend(children);
-        }
+        idents.extend(interpreter::idents(
+            py,
+            prelude.alive_thread_idents.call1(py, (py_run,)),
+        ));
         // Checked after the Python call above (which may let the worker run)
         // and right before injecting, with no Python code in between: the
         // worker marks a run ended while attached, so it cannot slip past.

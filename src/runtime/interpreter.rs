@@ -79,13 +79,14 @@ impl Prelude {
             };
         }
     }
+}
 
-    /// Idents from a prelude function returning a list of them.
-    pub fn idents(&self, py: Python<'_>, result: PyResult<Py<PyAny>>) -> Vec<u64> {
-        result
-            .and_then(|list| list.extract::<Vec<u64>>(py))
-            .unwrap_or_default()
-    }
+/// Thread idents from a prelude function returning a list of them (none if
+/// the call failed).
+pub fn idents(py: Python<'_>, result: PyResult<Py<PyAny>>) -> Vec<u64> {
+    result
+        .and_then(|list| list.extract::<Vec<u64>>(py))
+        .unwrap_or_default()
 }
 
 static PRELUDE: OnceLock<Prelude> = OnceLock::new();
@@ -117,10 +118,10 @@ pub fn start(
                 .into(),
         });
     }
-    if memory::is_installed() {
-        Python::attach(|_| memory::install_arena());
-    }
     let prelude = Python::attach(|py| {
+        if memory::is_installed() {
+            memory::install_arena();
+        }
         if let Some(dir) = site_packages {
             add_site_dir(py, dir)?;
         }

@@ -10,10 +10,10 @@
 //! and add each block's size to the [`MemoryBudget`] of the run the
 //! allocating thread works for: the worker while it executes the run, and
 //! the threads the run started (the prelude's routed `Thread.run` calls
-//! `OutputSink.count_memory`). An allocation that would
-//! take a run past its limit fails, so Python raises `MemoryError` in that
-//! run, long before the process runs out of memory, and the rest of the
-//! server never sees a failed allocation.
+//! `OutputSink.count_memory`). An allocation that would take a run past its
+//! limit fails, so Python raises `MemoryError` in that run, long before the
+//! process runs out of memory, and the rest of the server never sees a
+//! failed allocation.
 //!
 //! The count is net and approximate: memory freed by another run's thread
 //! is credited to that run, and an arena is charged to whichever run needed
@@ -74,11 +74,7 @@ impl MemoryBudget {
         true
     }
 
-    fn credit(&self, bytes: usize) {
-        self.used.fetch_sub(bytes as isize, Ordering::Relaxed);
-    }
-
-    /// Corrects the count by `delta` bytes, limit or not.
+    /// Changes the count by `delta` bytes, limit or not (frees are negative).
     fn adjust(&self, delta: isize) {
         self.used.fetch_add(delta, Ordering::Relaxed);
     }
@@ -235,11 +231,7 @@ fn charge(size: usize) -> bool {
 }
 
 fn credit(size: usize) {
-    with_budget(|budget| {
-        if let Some(budget) = budget {
-            budget.credit(size)
-        }
-    })
+    adjust(-(size as isize));
 }
 
 fn adjust(delta: isize) {
@@ -343,7 +335,7 @@ mod tests {
         assert!(budget.charge(60));
         assert!(!budget.charge(50));
         assert!(budget.was_exceeded());
-        budget.credit(30);
+        budget.adjust(-30);
         assert!(budget.charge(50));
         assert_eq!(budget.used.load(Ordering::Relaxed), 80);
     }

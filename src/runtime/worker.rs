@@ -13,7 +13,7 @@ use pyo3::prelude::*;
 
 use super::canceller::CancelCommand;
 use super::events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
-use super::interpreter::Prelude;
+use super::interpreter::{idents, Prelude};
 use super::memory::{self, MemoryBudget};
 use super::metrics::RunMetrics;
 use super::output::{human_bytes, OutputSink};
@@ -110,7 +110,8 @@ fn run_job(context: &WorkerContext, ident: u64, job: Job) {
     let started = Instant::now();
     let mut left_running = context.metrics.threads_left_running();
     if left_running >= MAX_THREADS_LEFT_RUNNING {
-        left_running = Python::attach(|py| recount_left_running(py, context));
+        // Some may have ended since they were counted.
+        left_running = Python::attach(|py| interrupt_left_running(py, context, None));
     }
     let end = if let Some(reason) = state.stop_reason() {
         // Cancelled (or shut down) while it waited in the queue.
@@ -158,18 +159,23 @@ fn run_job(context: &WorkerContext, ident: u64, job: Job) {
     state.push(RunEvent::End(end));
 }
 
-/// Counts again the threads earlier runs left running (some may have ended),
-/// and interrupts the rest once more.
-fn recount_left_running(py: Python<'_>, context: &WorkerContext) -> i64 {
+/// Adds the threads `run` leaves running (if a run is given) to those
+/// earlier runs left, counts the ones still alive into `/metrics`, interrupts
+/// each of them once more, and returns how many there are.
+fn interrupt_left_running(py: Python<'_>, context: &WorkerContext, run: Option<Py<PyAny>>) -> i64 {
     let prelude = context.prelude;
-    let left = prelude
-        .track_left_running
-        .call0(py)
-        .and_then(|n| n.extract::<i64>(py))
-        .unwrap_or(0);
-    context.metrics.set_threads_left_running(left);
-    let idents = prelude.idents(py, prelude.left_running_idents.call0(py));
-    prelude.interrupt_threads(py, idents);
+    let tracked = match run {
+        Some(run) => prelude.track_left_running.call1(py, (run,)),
+        None => prelude.track_left_running.call0(py),
+    };
+    let left = match tracked.and_then(|n| n.extract::<i64>(py)) {
+        Ok(left) => {
+            context.metrics.set_threads_left_running(left);
+            left
+        }
+        Err(_) => context.metrics.threads_left_running(),
+    };
+    prelude.interrupt_threads(py, idents(py, prelude.left_running_idents.call0(py)));
     left
 }
 
@@ -232,20 +238,7 @@ fn finish_attached(py: Python<'_>, context: &WorkerContext, state: &RunState, id
     receive_pending_interrupt(py, prelude, ident);
     if let Some(run) = run {
         let _ = prelude.leave.call1(py, (run.clone_ref(py),));
-        // This run's threads, and those earlier runs left behind, once more.
-        for stray in [
-            prelude.alive_thread_idents.call1(py, (run.clone_ref(py),)),
-            prelude.left_running_idents.call0(py),
-        ] {
-            prelude.interrupt_threads(py, prelude.idents(py, stray));
-        }
-        if let Ok(left) = prelude
-            .track_left_running
-            .call1(py, (run,))
-            .and_then(|n| n.extract::<i64>(py))
-        {
-            context.metrics.set_threads_left_running(left);
-        }
+        interrupt_left_running(py, context, Some(run));
     }
     let _ = prelude.restore_streams.call1(
         py,
@@ -261,7 +254,7 @@ fn remove_trace_and_profile_hooks(py: Python<'_>) {
         pyo3::ffi::PyEval_SetTrace(None, std::ptr::null_mut());
         pyo3::ffi::PyEval_SetProfile(None, std::ptr::null_mut());
     }
-    // An audit hook may refuse; the prelude's restore clears them again.
+    // An audit hook may refuse; the run is over either way.
     let _ = PyErr::take(py);
 }
 
