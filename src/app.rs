@@ -144,7 +144,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         .context("cannot start the Python runtime")?,
     );
     let config = Arc::new(config);
-    let assets = Arc::new(AssetTable::build());
+    let assets = Arc::new(AssetTable::build(&config.base_path));
     let first = Snapshot::build(&config, &assets.urls, None)?;
     log_problems(&first, None);
     tracing::info!(
@@ -168,7 +168,10 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         _ => None,
     };
 
+    let gate = Arc::new(crate::access::Gate::new(config.access.clone()));
     let state = actix_web::web::Data::new(AppState {
+        config: config.clone(),
+        gate,
         snapshot,
         assets,
         runtime: runtime.clone(),
@@ -182,6 +185,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     });
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::from_fn(web::access::guard))
             .wrap(middleware::from_fn(web::request_shape::refuse_misshapen))
             .wrap(middleware::Compress::default())
             .wrap(

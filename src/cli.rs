@@ -28,6 +28,9 @@ pub enum Command {
     Check(CheckArgs),
     /// Start a new site in DIR: a config file and a page with runnable examples.
     Init(InitArgs),
+    /// Hash a password or token for `access.users` / `access.tokens`: reads
+    /// it from the terminal (or one line of standard input), prints the hash.
+    HashPassword,
 }
 
 /// Arguments of `rundocs init`.
@@ -93,4 +96,8 @@ pub struct ServeArgs {
     /// Show pages marked `draft = true`
     #[arg(long)]
     pub drafts: bool,
+
+    /// Serve the site under this path, e.g. /docs behind a reverse proxy
+    #[arg(long, value_name = "PATH")]
+    pub base_path: Option<String>,
 }

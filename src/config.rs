@@ -13,6 +13,7 @@ use figment::value::magic::RelativePathBuf;
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+pub use crate::access::{AccessConfig, AccessLevel, RawAccessConfig};
 use crate::cli::ServeArgs;
 
 /// The config file looked for in the current folder when `--config` is not given.
@@ -41,8 +42,10 @@ struct RawConfig {
     description: String,
     log: String,
     edit_url_template: Option<String>,
+    base_path: String,
     python: RawPythonConfig,
     run: RunConfig,
+    access: RawAccessConfig,
 }
 
 /// The `[python]` section as read.
@@ -114,8 +117,10 @@ impl Default for RawConfig {
             description: "Write-ups whose Python examples run live.".into(),
             log: "info,actix_server=warn".into(),
             edit_url_template: None,
+            base_path: String::new(),
             python: RawPythonConfig::default(),
             run: RunConfig::default(),
+            access: RawAccessConfig::default(),
         }
     }
 }
@@ -147,7 +152,11 @@ pub struct Config {
     pub edit_url_template: Option<String>,
     /// `site-packages` of the virtualenv examples import from, if any.
     pub venv_site_packages: Option<PathBuf>,
+    /// Path the site is served under: `""` (the root) or e.g. `/docs`,
+    /// with no trailing `/`.
+    pub base_path: String,
     pub run: RunConfig,
+    pub access: AccessConfig,
 }
 
 impl Default for Config {
@@ -185,7 +194,7 @@ impl Config {
 }
 
 /// Top-level keys of the config; `RUNDOCS_<KEY>` (and `RUNDOCS_<KEY>__<SUBKEY>`) set them.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 12] = [
     "content",
     "bind",
     "watch",
@@ -194,8 +203,10 @@ const KEYS: [&str; 10] = [
     "description",
     "log",
     "edit_url_template",
+    "base_path",
     "python",
     "run",
+    "access",
 ];
 
 /// `RUNDOCS_*` variables that name a setting. Others are left out with a
@@ -231,6 +242,8 @@ struct FlagOverrides {
     watch: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     drafts: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_path: Option<String>,
 }
 
 impl From<&ServeArgs> for FlagOverrides {
@@ -240,6 +253,7 @@ impl From<&ServeArgs> for FlagOverrides {
             bind: args.bind.clone(),
             watch: args.watch,
             drafts: args.drafts,
+            base_path: args.base_path.clone(),
         }
     }
 }
@@ -273,6 +287,25 @@ fn venv_site_packages(venv: &Path, setting: &str) -> anyhow::Result<PathBuf> {
         );
     }
     Ok(site_packages)
+}
+
+/// `docs`, `/docs` and `/docs/` all mean `/docs`; `/` and `""` mean the root.
+fn normalize_base_path(raw: &str) -> anyhow::Result<String> {
+    let trimmed = raw.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-._~/".contains(c);
+    if !trimmed.chars().all(allowed)
+        || trimmed
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == "..")
+    {
+        bail!(
+            "`base_path` = {raw:?} is not a URL path; use segments of letters, digits, `-`, `.`, `_` or `~`, e.g. /docs or /team/wiki"
+        );
+    }
+    Ok(format!("/{trimmed}"))
 }
 
 impl RawConfig {
@@ -373,7 +406,9 @@ impl RawConfig {
             log: self.log,
             edit_url_template: self.edit_url_template,
             venv_site_packages,
+            base_path: normalize_base_path(&self.base_path)?,
             run: self.run,
+            access: self.access.validate()?,
         })
     }
 }

@@ -9,6 +9,9 @@
 //! - [`render`]: turns the loaded pages into an immutable [`render::Snapshot`]:
 //!   every page's HTML, its table of contents, the site navigation and the
 //!   list of code snippets, all from one markdown pass per page.
+//! - [`search`]: the full-text index of a snapshot (tantivy, in memory).
+//! - [`access`]: who may read and who may run (basic auth, tokens, a
+//!   trusted proxy's header).
 //! - [`web`]: the HTTP routes. A page request is a lookup in the current
 //!   snapshot; nothing on a request path renders markdown or touches Python.
 //! - [`watch`]: with `--watch`, rebuilds the snapshot when content changes and
@@ -19,6 +22,7 @@
 //!
 //! `main.rs` only parses the command line ([`cli`]) and calls into [`app`].
 
+pub mod access;
 pub mod app;
 pub mod check;
 pub mod cli;
@@ -27,5 +31,6 @@ pub mod content;
 pub mod init;
 pub mod render;
 pub mod runtime;
+pub mod search;
 pub mod watch;
 pub mod web;

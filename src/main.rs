@@ -26,6 +26,28 @@ fn init(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `rundocs hash-password`: the secret never appears in the shell's history
+/// or the process list.
+fn hash_password() -> anyhow::Result<()> {
+    use std::io::{BufRead, IsTerminal};
+    let secret = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password or token: ")?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(first == again, "the two entries differ; nothing was hashed");
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    anyhow::ensure!(
+        !secret.is_empty(),
+        "the secret is empty; type a password or token"
+    );
+    println!("{}", rundocs::access::hash_secret(&secret)?);
+    Ok(())
+}
+
 fn report(error: &anyhow::Error) -> ExitCode {
     eprintln!("error: {error}");
     for cause in error.chain().skip(1) {
@@ -40,6 +62,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => rundocs::app::serve_from_args(args),
         Command::Check(args) => return check(args),
         Command::Init(args) => init(&args.dir),
+        Command::HashPassword => hash_password(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,6 +2,8 @@
 // POST /api/run/{id}, read as Server-Sent Events from a streaming fetch;
 // Ctrl+Enter (Cmd+Enter) runs a focused block; when the server cannot run
 // it, the recorded output is shown. Server output is only ever text.
+// Where runs need signing in (body[data-runs=restricted]), GET /api/session
+// says whether this reader may run; if not, Run becomes "Sign in to run".
 (function () {
   "use strict";
 
@@ -14,6 +16,17 @@
     rejected: "The server refused to run this example."
   };
   var marks = {}; // snippet id -> function marking a line of that block
+  var BASE = document.body.getAttribute("data-base") || "";
+  var locks = []; // functions turning a block's Run into "Sign in to run"
+  var loginUrl = null; // where this reader signs in, when the site has such a page
+
+  function signInLink() {
+    var link = document.createElement("a");
+    link.className = "run-signin";
+    link.textContent = "Sign in to run";
+    link.href = loginUrl + "?next=" + encodeURIComponent(location.pathname);
+    return link;
+  }
 
   function add(parent, tag, className, text) {
     var node = parent.appendChild(document.createElement(tag));
@@ -178,7 +191,7 @@
     }
 
     async function execute(mine) {
-      var response = mine.response = await fetch("/api/run/" + encodeURIComponent(id), {
+      var response = mine.response = await fetch(BASE + "/api/run/" + encodeURIComponent(id), {
         method: "POST", headers: { Accept: "text/event-stream" }, cache: "no-store", signal: mine.abort.signal
       });
       if (!response.ok) return refused(mine, response);
@@ -236,6 +249,9 @@
         reload.addEventListener("click", function () { location.reload(); });
         status.hidden = true;
         finish("gone", "out of date", "This page is out of date: the example has changed on the server.", reload);
+      } else if (code === 401 || code === 403) {
+        fallback(code === 401 ? "running examples here needs signing in" : message || "you may not run examples here");
+        if (code === 401 && loginUrl) { note.append(signInLink()); note.hidden = false; }
       } else if (code === 503 || code === 429) {
         fallback("it is busy" + (wait >= 0 ? ", try again in " + wait + " s" : ""));
       } else {
@@ -261,6 +277,18 @@
       else bySelection();
     }
 
+    locks.push(function () {
+      if (loginUrl) {
+        var link = signInLink();
+        link.classList.add("run-button");
+        bar.replaceChild(link, runButton);
+      } else {
+        runButton.disabled = true;
+        runButton.title = "Running examples here needs signing in";
+      }
+      bar.querySelector(".run-hint").hidden = true;
+      start = function () {};
+    });
     runButton.addEventListener("click", function () { if (run) stop(); else start(); });
     copyButton.addEventListener("click", copy);
     snippet.addEventListener("keydown", function (event) {
@@ -273,5 +301,15 @@
 
   if (window.fetch && window.AbortController && window.TextDecoder) {
     document.querySelectorAll(".snippet[data-snippet-id]").forEach(setUp);
+    if (document.body.getAttribute("data-runs") === "restricted" && locks.length) {
+      fetch(BASE + "/api/session", { cache: "no-store" })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (session) {
+          if (!session || session.can_run) return;
+          loginUrl = session.login_url;
+          locks.forEach(function (lock) { lock(); });
+        })
+        .catch(function () { /* Run stays; the server still decides */ });
+    }
   }
 })();

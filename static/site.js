@@ -1,7 +1,10 @@
 // rundocs page behaviour. Everything here is an enhancement: pages read fully
 // with JavaScript off.
 //  - the theme toggle (light/dark, remembered in localStorage);
-//  - live reload when the server runs with --watch.
+//  - live reload when the server runs with --watch;
+//  - search as you type (GET /api/search) under the header's search box,
+//    with `/` to focus it and the arrow keys to pick a result. Without
+//    JavaScript the box submits to the /search page.
 (function () {
   "use strict";
 
@@ -47,6 +50,112 @@
     });
   }
 
+  function setUpSearch() {
+    var form = document.querySelector("form.search");
+    var input = form && form.querySelector(".search-input");
+    if (!input || !window.fetch || !window.AbortController) return;
+    var base = document.body.getAttribute("data-base") || "";
+    var popup = document.createElement("div");
+    popup.className = "search-popup";
+    popup.id = "search-popup";
+    popup.setAttribute("role", "listbox");
+    popup.setAttribute("aria-label", "Search results");
+    popup.hidden = true;
+    form.appendChild(popup);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-controls", popup.id);
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    var pending = null, timer = 0, active = -1, options = [];
+
+    function show(open) {
+      popup.hidden = !open;
+      input.setAttribute("aria-expanded", open ? "true" : "false");
+      if (!open) { active = -1; input.removeAttribute("aria-activedescendant"); }
+    }
+
+    function option(href, className) {
+      var link = popup.appendChild(document.createElement("a"));
+      link.className = className;
+      link.href = href;
+      link.id = "search-option-" + options.length;
+      link.setAttribute("role", "option");
+      options.push(link);
+      return link;
+    }
+
+    function render(query, hits) {
+      popup.textContent = "";
+      options = [];
+      active = -1;
+      hits.forEach(function (hit) {
+        var link = option(hit.url, "search-popup-hit");
+        var title = link.appendChild(document.createElement("span"));
+        title.className = "search-popup-title";
+        title.textContent = hit.title;
+        if (hit.heading) {
+          var heading = link.appendChild(document.createElement("span"));
+          heading.className = "search-popup-heading";
+          heading.textContent = hit.heading;
+        }
+        var excerpt = link.appendChild(document.createElement("span"));
+        excerpt.className = "search-popup-excerpt";
+        excerpt.innerHTML = hit.excerpt; // escaped by the server, matches in <mark>
+      });
+      if (!hits.length) {
+        var none = popup.appendChild(document.createElement("p"));
+        none.className = "search-popup-none";
+        none.textContent = "No matches for \u201c" + query + "\u201d";
+      }
+      option(base + "/search?q=" + encodeURIComponent(query), "search-popup-all").textContent =
+        "All results for \u201c" + query + "\u201d";
+      show(true);
+    }
+
+    function lookUp() {
+      var query = input.value;
+      if (pending) pending.abort();
+      if (!query.trim()) { pending = null; show(false); return; }
+      var mine = pending = new AbortController();
+      fetch(base + "/api/search?q=" + encodeURIComponent(query), { signal: mine.signal })
+        .then(function (response) { return response.ok ? response.json() : []; })
+        .then(function (hits) { if (pending === mine && document.activeElement === input) render(query, hits); })
+        .catch(function () { /* aborted or offline: the form still works */ });
+    }
+
+    function move(step) {
+      if (popup.hidden || !options.length) return;
+      if (active >= 0) options[active].classList.remove("is-active");
+      active = (active + step + options.length + 1) % (options.length + 1) - 1;
+      if (active < 0) { input.removeAttribute("aria-activedescendant"); return; }
+      options[active].classList.add("is-active");
+      options[active].scrollIntoView({ block: "nearest" });
+      input.setAttribute("aria-activedescendant", options[active].id);
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(lookUp, 80);
+    });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown") { event.preventDefault(); move(1); }
+      else if (event.key === "ArrowUp") { event.preventDefault(); move(-1); }
+      else if (event.key === "Escape") { show(false); input.blur(); }
+      else if (event.key === "Enter" && active >= 0) { event.preventDefault(); options[active].click(); }
+    });
+    input.addEventListener("focus", function () { if (input.value.trim() && options.length) show(true); });
+    document.addEventListener("click", function (event) { if (!form.contains(event.target)) show(false); });
+    document.addEventListener("keydown", function (event) {
+      var target = event.target, tag = target && target.tagName;
+      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+      if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable)) return;
+      event.preventDefault();
+      input.focus();
+      input.select();
+    });
+  }
+
   setUpThemeToggle();
   setUpLiveReload();
+  setUpSearch();
 })();

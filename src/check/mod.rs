@@ -31,7 +31,7 @@ pub fn run(
     page: Option<&str>,
     out: &mut impl Write,
 ) -> anyhow::Result<(usize, usize)> {
-    let assets = AssetTable::build();
+    let assets = AssetTable::build("");
     let snapshot = Snapshot::build(config, &assets.urls, None)?;
     let runtime = Runtime::start(RuntimeSettings {
         workers: 1,

@@ -51,7 +51,8 @@ pub struct AssetTable {
 
 impl AssetTable {
     /// Hashes and indexes the embedded files. Done once at start-up.
-    pub fn build() -> AssetTable {
+    /// `base_path` goes before the URLs in [`AssetUrls`] (`""` at the root).
+    pub fn build(base_path: &str) -> AssetTable {
         let sources: Vec<(String, Cow<'static, [u8]>)> = StaticFiles::iter()
             .filter_map(|name| Some((name.to_string(), StaticFiles::get(&name)?.data)))
             .collect();
@@ -94,7 +95,7 @@ impl AssetTable {
             let hashed = hashed_names
                 .get(name)
                 .unwrap_or_else(|| panic!("static/{name} is embedded"));
-            format!("/static/{hashed}")
+            format!("{base_path}/static/{hashed}")
         };
         let urls = AssetUrls {
             style: url("style.css"),

@@ -47,6 +47,21 @@ pub struct RenderedMarkdown {
     pub starts_with_h1: bool,
     /// Every code block except `output` blocks, in page order.
     pub snippets: Vec<Snippet>,
+    /// The page's text cut at its headings, for search.
+    pub sections: Vec<Section>,
+}
+
+/// The text of a page from one heading to the next (the first section,
+/// before any heading, has an empty heading and anchor).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Section {
+    pub heading: String,
+    /// The heading's id, for a link to it.
+    pub anchor: String,
+    /// Prose, inline code included.
+    pub text: String,
+    /// Code blocks and their recorded output.
+    pub code: String,
 }
 
 /// What the pass needs to know about the page.
@@ -58,6 +73,9 @@ pub struct PageContext<'a> {
     pub body_first_line: usize,
     pub default_timeout_s: f64,
     pub max_timeout_s: f64,
+    /// Path the site is served under (`""` or e.g. `/docs`), put before
+    /// links that start with `/`.
+    pub base_path: &'a str,
 }
 
 /// A mistake in the markdown, at a 1-based line of the file.
@@ -114,7 +132,10 @@ impl<'a> Pass<'a> {
     fn new(context: PageContext<'a>) -> Self {
         Pass {
             context,
-            out: RenderedMarkdown::default(),
+            out: RenderedMarkdown {
+                sections: vec![Section::default()],
+                ..RenderedMarkdown::default()
+            },
             code: None,
             heading: None,
             snippet_open: None,
@@ -188,14 +209,63 @@ impl<'a> Pass<'a> {
                     inner: Vec::new(),
                 });
             }
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => events.push(Event::Start(Tag::Link {
+                link_type,
+                dest_url: self.under_base_path(dest_url),
+                title: title.into_static(),
+                id: id.into_static(),
+            })),
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
+                self.seen_any_block = true;
+                events.push(Event::Start(Tag::Image {
+                    link_type,
+                    dest_url: self.under_base_path(dest_url),
+                    title: title.into_static(),
+                    id: id.into_static(),
+                }))
+            }
             other => {
                 if matches!(other, Event::Start(_) | Event::Rule | Event::Html(_)) {
                     self.seen_any_block = true;
+                }
+                match &other {
+                    Event::Text(text) | Event::Code(text) => self.section().text.push_str(text),
+                    Event::SoftBreak | Event::HardBreak | Event::End(_) => {
+                        self.section().text.push(' ')
+                    }
+                    _ => {}
                 }
                 events.push(other.into_static());
             }
         }
         Ok(())
+    }
+
+    /// The section being read.
+    fn section(&mut self) -> &mut Section {
+        self.out
+            .sections
+            .last_mut()
+            .expect("there is always a first section")
+    }
+
+    /// A link to a path of this site (`/page`) gets the base path in front.
+    fn under_base_path(&self, url: CowStr<'_>) -> CowStr<'static> {
+        if !self.context.base_path.is_empty() && url.starts_with('/') && !url.starts_with("//") {
+            CowStr::from(format!("{}{url}", self.context.base_path))
+        } else {
+            url.into_static()
+        }
     }
 
     /// Ends the wrapper of a runnable block that got no `output` block.
@@ -216,6 +286,9 @@ impl<'a> Pass<'a> {
                 message,
             }
         })?;
+        let section = self.section();
+        section.code.push_str(&code.text);
+        section.code.push('\n');
         let html = match fence {
             Fence::Output => match self.snippet_open.take() {
                 Some(index) => {
@@ -293,6 +366,11 @@ impl<'a> Pass<'a> {
             self.out.first_h1 = Some(text.clone());
         }
         let id = self.unique_id(heading.id.unwrap_or_else(|| slugify(&text)));
+        self.out.sections.push(Section {
+            heading: text.clone(),
+            anchor: id.clone(),
+            ..Section::default()
+        });
         if level == 2 || level == 3 {
             self.out.toc.push(TocEntry {
                 level,

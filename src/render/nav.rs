@@ -81,7 +81,8 @@ impl Node {
 
 impl Navigation {
     /// Builds the navigation of `pages` (indices refer to this slice).
-    pub fn build(pages: &[NavPage<'_>]) -> Navigation {
+    /// `base_path` goes before every link (`""` at the root).
+    pub fn build(pages: &[NavPage<'_>], base_path: &str) -> Navigation {
         let mut root = Node::default();
         for (index, page) in pages.iter().enumerate() {
             if page.url_path.is_empty() {
@@ -117,14 +118,14 @@ impl Navigation {
         };
         nav.sidebar_html.push_str("<ul class=\"nav-tree\">\n");
         for child in &root.children {
-            nav.write_node(child, pages);
+            nav.write_node(child, pages, base_path);
         }
         nav.sidebar_html.push_str("</ul>\n");
         nav.index_groups = index_groups(&root);
         nav
     }
 
-    fn write_node(&mut self, node: &Node, pages: &[NavPage<'_>]) {
+    fn write_node(&mut self, node: &Node, pages: &[NavPage<'_>], base_path: &str) {
         let is_section = !node.children.is_empty();
         let class = if is_section {
             " class=\"nav-section\""
@@ -146,7 +147,8 @@ impl Navigation {
                 };
                 let _ = write!(
                     self.sidebar_html,
-                    " href=\"/{}\">{title}{draft}</a>",
+                    " href=\"{}/{}\">{title}{draft}</a>",
+                    escape_html(base_path),
                     escape_html(page.url_path)
                 );
             }
@@ -160,7 +162,7 @@ impl Navigation {
         if is_section {
             self.sidebar_html.push_str("\n<ul>\n");
             for child in &node.children {
-                self.write_node(child, pages);
+                self.write_node(child, pages, base_path);
             }
             self.sidebar_html.push_str("</ul>\n");
         }
@@ -256,7 +258,7 @@ mod tests {
             page("first", "First", -1),
             page("", "Home", 0),
         ];
-        let nav = Navigation::build(&pages);
+        let nav = Navigation::build(&pages, "");
         let titles: Vec<_> = nav.order.iter().map(|&i| pages[i].title).collect();
         assert_eq!(titles, ["First", "Alpha", "Zeta", "Threads", "A", "B"]);
         assert_eq!(nav.neighbours(3), (Some(0), Some(4)));
@@ -266,7 +268,7 @@ mod tests {
     #[test]
     fn sections_without_index_take_the_folder_name() {
         let pages = [page("deep-dives/one", "One", 0)];
-        let nav = Navigation::build(&pages);
+        let nav = Navigation::build(&pages, "");
         assert!(nav
             .sidebar_html
             .contains("<span class=\"nav-section-title\">Deep dives</span>"));
@@ -276,7 +278,7 @@ mod tests {
     #[test]
     fn current_link_is_marked_by_splicing() {
         let pages = [page("a", "A", 0), page("b", "B <&>", 0)];
-        let nav = Navigation::build(&pages);
+        let nav = Navigation::build(&pages, "");
         let html = nav.sidebar_for(Some(1));
         assert!(
             html.contains("<a aria-current=\"page\" href=\"/b\">B &lt;&amp;&gt;</a>"),

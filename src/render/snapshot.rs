@@ -23,9 +23,10 @@ use super::templates::{
     render_split, Chrome, ContentErrorTemplate, IndexEntry, IndexGroupView, IndexTemplate, Link,
     NotFoundTemplate, PageTemplate, SplitPage,
 };
-use crate::config::{Config, MAX_TIMEOUT_S};
+use crate::config::{AccessLevel, Config, MAX_TIMEOUT_S};
 use crate::content::snippet::hex_prefix;
 use crate::content::{self, ContentProblem, Snippet, SourcePage};
+use crate::search::{SearchIndex, SearchSection};
 
 /// A page ready to serve.
 #[derive(Debug, Clone)]
@@ -54,6 +55,7 @@ pub struct Snapshot {
     problems: Vec<ContentProblem>,
     /// The last source of each file that rendered, by file path.
     good_sources: HashMap<String, SourcePage>,
+    search: SearchIndex,
 }
 
 /// A page rendered from markdown, before it goes into a template.
@@ -102,6 +104,8 @@ impl Snapshot {
             assets,
             generation,
             live_reload: config.watch,
+            base: &config.base_path,
+            runs_restricted: config.access.run == AccessLevel::Restricted,
         };
         let nav_pages: Vec<NavPage<'_>> = built
             .iter()
@@ -113,7 +117,7 @@ impl Snapshot {
                 draft: page.source.front.draft,
             })
             .collect();
-        let nav = Navigation::build(&nav_pages);
+        let nav = Navigation::build(&nav_pages, &config.base_path);
         let sidebar_digest = Sha256::digest(nav.sidebar_html.as_bytes());
 
         let mut pages = HashMap::with_capacity(built.len() + broken.len());
@@ -166,6 +170,8 @@ impl Snapshot {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
+        let search =
+            SearchIndex::build(search_sections(&built)).context("cannot build the search index")?;
         let good_sources = built
             .into_iter()
             .map(|page| (page.source.file.clone(), page.source))
@@ -180,6 +186,7 @@ impl Snapshot {
             snippet_index,
             problems,
             good_sources,
+            search,
         };
         highlight::release_grammars();
         return_free_memory_to_the_system();
@@ -214,6 +221,22 @@ impl Snapshot {
             sidebar_rest,
             page.after_sidebar.clone(),
         ])
+    }
+
+    /// A page rendered on request (search results), with the sidebar.
+    pub fn with_sidebar(&self, parts: SplitPage) -> PageBody {
+        PageBody::new([
+            Bytes::from(parts.before_sidebar),
+            self.sidebar.clone(),
+            Bytes::new(),
+            Bytes::new(),
+            Bytes::from(parts.after_sidebar),
+        ])
+    }
+
+    /// The full-text index of this snapshot's pages.
+    pub fn search(&self) -> &SearchIndex {
+        &self.search
     }
 
     /// Every code block of the site, home page first, then in reading order.
@@ -282,8 +305,8 @@ impl BuiltPage {
         }
     }
 
-    fn url(&self) -> String {
-        format!("/{}", self.source.url_path)
+    fn url(&self, base_path: &str) -> String {
+        format!("{base_path}/{}", self.source.url_path)
     }
 }
 
@@ -308,6 +331,23 @@ impl ServedPage {
             etag,
         }
     }
+}
+
+/// Every section of every page, for the search index.
+fn search_sections(built: &[BuiltPage]) -> Vec<SearchSection> {
+    built
+        .iter()
+        .flat_map(|page| {
+            page.markdown.sections.iter().map(|section| SearchSection {
+                page: page.source.url_path.clone(),
+                title: page.title.clone(),
+                heading: section.heading.clone(),
+                anchor: section.anchor.clone(),
+                text: section.text.clone(),
+                code: section.code.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Renders the markdown of every page, on as many threads as there are cores
@@ -374,6 +414,7 @@ fn render_markdown(
         body_first_line: source.body_first_line,
         default_timeout_s: config.run.timeout_s,
         max_timeout_s: MAX_TIMEOUT_S,
+        base_path: &config.base_path,
     };
     markdown::render(&source.body, context).map_err(|error| ContentProblem {
         url_path: source.url_path.clone(),
@@ -401,7 +442,7 @@ fn render_page(
     let page = &built[index];
     let (prev, next) = nav.neighbours(index);
     let link = |i: usize| Link {
-        url: built[i].url(),
+        url: built[i].url(&config.base_path),
         title: &built[i].title,
     };
     let template = PageTemplate {
@@ -437,7 +478,7 @@ fn render_index(
                 .pages
                 .iter()
                 .map(|&(index, depth)| IndexEntry {
-                    url: built[index].url(),
+                    url: built[index].url(&config.base_path),
                     title: &built[index].title,
                     description: built[index].source.front.description.as_deref(),
                     depth,

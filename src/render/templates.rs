@@ -19,6 +19,10 @@ pub struct Chrome<'a> {
     /// Snapshot generation, so live reload can tell an outdated page.
     pub generation: u64,
     pub live_reload: bool,
+    /// Path the site is served under (`""` at the root); URLs start with it.
+    pub base: &'a str,
+    /// Runs need signing in: pages ask who the reader is before offering Run.
+    pub runs_restricted: bool,
 }
 
 /// A link to another page.
@@ -76,6 +80,36 @@ pub struct IndexTemplate<'a> {
 #[template(path = "not_found.html")]
 pub struct NotFoundTemplate<'a> {
     pub chrome: &'a Chrome<'a>,
+}
+
+/// One hit on the search page.
+#[derive(Debug)]
+pub struct SearchHitView<'a> {
+    pub url: String,
+    pub title: &'a str,
+    pub heading: &'a str,
+    /// Escaped text with `<mark>`s, from [`crate::search`].
+    pub excerpt_html: String,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+pub struct SearchTemplate<'a> {
+    pub chrome: &'a Chrome<'a>,
+    pub query: &'a str,
+    pub hits: Vec<SearchHitView<'a>>,
+}
+
+/// The page of a 401 or 403.
+#[derive(Template)]
+#[template(path = "access_denied.html")]
+pub struct AccessDeniedTemplate<'a> {
+    pub site_title: &'a str,
+    pub stylesheet: &'a str,
+    pub heading: &'a str,
+    pub message: &'a str,
+    pub hint: Option<&'a str>,
+    pub login_url: Option<String>,
 }
 
 #[derive(Template)]

@@ -4,15 +4,23 @@
 //! alike. Handlers read the current [`Snapshot`] (one atomic load) and never
 //! render markdown or touch Python.
 //!
+//! With a base path (e.g. `/docs`), every route below is under it, and
+//! requests outside it get a 404 that says where the site is.
+//!
 //! | route | handler |
 //! |---|---|
 //! | `GET /` and `GET /{path}` | [`pages`]: articles, index, 404 |
 //! | `GET /static/{file}` | [`assets`]: embedded CSS/JS |
+//! | `GET /search?q=` | [`search::page`]: results as a page |
+//! | `GET /login` | [`access::login`]: sign in (basic auth), then back |
 //! | `GET /api/snippets` | [`api`]: code blocks as JSON |
+//! | `GET /api/search?q=` | [`search::api`]: results as JSON |
+//! | `GET /api/session` | [`access::session`]: who the reader is, may they run |
 //! | `GET /api/live-reload` | [`live_reload`]: SSE telling pages to reload (`--watch`) |
 //! | `POST /api/run/{id}` | [`run`]: runs a snippet, streams its output (SSE) |
 //! | `GET /healthz` | [`api::health`] |
 //! | `GET /metrics` | [`run::metrics`]: Prometheus text |
+pub mod access;
 pub mod api;
 pub mod assets;
 pub mod error;
@@ -21,6 +29,7 @@ pub mod pages;
 pub mod request_shape;
 pub mod run;
 pub mod run_access;
+pub mod search;
 pub mod sse;
 
 use std::sync::Arc;
@@ -30,11 +39,16 @@ use actix_web::{guard, web, HttpRequest, HttpResponse, Route};
 use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
+use crate::access::Gate;
+use crate::config::{AccessLevel, Config};
+use crate::render::templates::Chrome;
 use crate::render::{AssetTable, Snapshot};
 use crate::runtime::Runtime;
 
 /// What every handler can reach.
 pub struct AppState {
+    pub config: Arc<Config>,
+    pub gate: Arc<Gate>,
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     pub assets: Arc<AssetTable>,
     pub runtime: Arc<Runtime>,
@@ -45,6 +59,20 @@ pub struct AppState {
     /// Becomes `true` when the server is shutting down, so streams end.
     pub shutting_down: watch::Receiver<bool>,
     pub live_reload: bool,
+}
+
+impl AppState {
+    /// The layout's data, for pages rendered on request.
+    pub fn chrome(&self, generation: u64) -> Chrome<'_> {
+        Chrome {
+            site_title: &self.config.title,
+            assets: &self.assets.urls,
+            generation,
+            live_reload: self.live_reload,
+            base: &self.config.base_path,
+            runs_restricted: self.config.access.run == AccessLevel::Restricted,
+        }
+    }
 }
 
 /// GET, and HEAD answered the same way without a body.
@@ -70,29 +98,60 @@ async fn read_only_method(request: HttpRequest) -> HttpResponse {
         ))
 }
 
-/// The route table.
+/// The route table, under the configured base path.
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        cfg.app_data(state)
-            .service(read_only("/healthz", get_or_head().to(api::health)))
-            .service(read_only("/metrics", get_or_head().to(run::metrics)))
-            .service(
-                web::scope("/api")
-                    .service(read_only("/snippets", get_or_head().to(api::snippets)))
-                    .service(read_only(
-                        "/live-reload",
-                        get_or_head().to(live_reload::stream),
-                    ))
-                    .service(
-                        web::resource("/run/{id}")
-                            .route(web::post().to(run::run))
-                            .default_service(web::to(run::wrong_method)),
-                    )
-                    .default_service(web::to(api::unknown_route)),
-            )
-            .service(read_only("/static/{file}", get_or_head().to(assets::serve)))
-            .service(read_only("/", get_or_head().to(pages::index)))
-            .service(read_only("/{path:.+}", get_or_head().to(pages::page)))
-            .default_service(web::to(pages::not_found));
+        let base = state.config.base_path.clone();
+        cfg.app_data(state);
+        if base.is_empty() {
+            routes(cfg);
+        } else {
+            cfg.service(web::scope(&base).configure(routes))
+                .default_service(web::to(outside_base_path));
+        }
     }
+}
+
+/// A request outside the base path: the bare base path goes to the home
+/// page; anything else is told where the site is.
+async fn outside_base_path(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let base = &state.config.base_path;
+    if request.path() == base.as_str() || request.path() == "/" {
+        return HttpResponse::PermanentRedirect()
+            .insert_header((header::LOCATION, format!("{base}/")))
+            .finish();
+    }
+    HttpResponse::NotFound()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!(
+            "{} is outside this site, which is served under {base}/.\n",
+            request.path()
+        ))
+}
+
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(read_only("/healthz", get_or_head().to(api::health)))
+        .service(read_only("/metrics", get_or_head().to(run::metrics)))
+        .service(
+            web::scope("/api")
+                .service(read_only("/snippets", get_or_head().to(api::snippets)))
+                .service(read_only("/search", get_or_head().to(search::api)))
+                .service(read_only("/session", get_or_head().to(access::session)))
+                .service(read_only(
+                    "/live-reload",
+                    get_or_head().to(live_reload::stream),
+                ))
+                .service(
+                    web::resource("/run/{id}")
+                        .route(web::post().to(run::run))
+                        .default_service(web::to(run::wrong_method)),
+                )
+                .default_service(web::to(api::unknown_route)),
+        )
+        .service(read_only("/static/{file}", get_or_head().to(assets::serve)))
+        .service(read_only("/search", get_or_head().to(search::page)))
+        .service(read_only("/login", get_or_head().to(access::login)))
+        .service(read_only("/", get_or_head().to(pages::index)))
+        .service(read_only("/{path:.+}", get_or_head().to(pages::page)))
+        .default_service(web::to(pages::not_found));
 }

@@ -29,7 +29,10 @@ pub async fn page(
     let canonical = canonical.strip_suffix("/index").unwrap_or(canonical);
     if canonical != path && snapshot.page(canonical).is_some() {
         return HttpResponse::PermanentRedirect()
-            .insert_header((header::LOCATION, format!("/{canonical}")))
+            .insert_header((
+                header::LOCATION,
+                format!("{}/{canonical}", state.config.base_path),
+            ))
             .finish();
     }
     respond(&request, &snapshot, snapshot.not_found())

@@ -38,9 +38,15 @@ pub async fn run(
             "block {id} is not runnable (only Python blocks without `norun` are)"
         )));
     }
-    state
-        .run_rate
-        .check(http.peer_addr().map(|addr| addr.ip()))?;
+    let forwarded_for = http
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let client = state
+        .config
+        .access
+        .client_address(http.peer_addr().map(|addr| addr.ip()), forwarded_for);
+    state.run_rate.check(client)?;
     let handle = state
         .runtime
         .submit(run_request(&snapshot, snippet))

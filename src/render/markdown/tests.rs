@@ -6,6 +6,7 @@ fn context() -> PageContext<'static> {
         body_first_line: 1,
         default_timeout_s: 10.0,
         max_timeout_s: 3600.0,
+        base_path: "",
     }
 }
 

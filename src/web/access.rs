@@ -1,0 +1,271 @@
+//! The access gate in front of every route, and the routes about signing in.
+//!
+//! [`guard`] decides, before routing, whether a request may go on: assets
+//! and `/healthz` always may; a run needs the right to run; everything else
+//! needs the right to read. A refused request gets 401 (sign in) or 403
+//! (signed in, but not allowed), as JSON under `/api/` and as a page
+//! elsewhere; neither shows anything of the site.
+//!
+//! `GET /login` makes a browser sign in (basic auth) and goes back to the
+//! page it came from; `GET /api/session` tells the page's script who the
+//! reader is and whether Run will work for them.
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::AppState;
+use crate::access::{Denied, Identity};
+use crate::render::templates::AccessDeniedTemplate;
+
+/// What a request asks to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    Nothing,
+    Read,
+    Run,
+}
+
+/// Which right `path` (below the base path) needs.
+fn need_of(method: &Method, path: &str) -> Need {
+    if path == "/healthz"
+        || path.starts_with("/static/")
+        || path == "/login"
+        || path == "/api/session"
+    {
+        Need::Nothing
+    } else if method == Method::POST && path.starts_with("/api/run/") {
+        Need::Run
+    } else {
+        Need::Read
+    }
+}
+
+/// The middleware: identifies the sender, refuses what they may not do,
+/// and leaves their [`Identity`] in the request's extensions.
+pub async fn guard(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(state) = request.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(request).await?.map_into_boxed_body());
+    };
+    let access = &state.gate.config;
+    if access.is_wide_open() {
+        return Ok(next.call(request).await?.map_into_boxed_body());
+    }
+    let base = state.config.base_path.as_str();
+    let path = request.path().strip_prefix(base).unwrap_or(request.path());
+    let need = need_of(request.method(), path);
+    let peer = request.peer_addr().map(|a| a.ip());
+    let identity = if state.gate.is_quick(request.headers()) {
+        state.gate.identify(request.headers(), peer)
+    } else {
+        // A new password or token costs an argon2 verification: off the async threads.
+        let headers = request.headers().clone();
+        let gate = state.gate.clone();
+        web::block(move || gate.identify(&headers, peer)).await?
+    };
+    let refusal = match (&identity, need) {
+        (Err(denied), Need::Read | Need::Run) => Some(Refusal::from_denied(denied)),
+        (Ok(who), Need::Read) if !access.may_read(who) => Some(Refusal::sign_in("reading")),
+        (Ok(who), Need::Run) if !access.may_run(who) => Some(match who {
+            Identity::Anonymous => Refusal::sign_in("running examples"),
+            Identity::Known(name) => Refusal::not_a_runner(name),
+        }),
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
+        let response = refusal.respond(&state, path);
+        return Ok(request.into_response(response));
+    }
+    request
+        .extensions_mut()
+        .insert(identity.unwrap_or(Identity::Anonymous));
+    Ok(next.call(request).await?.map_into_boxed_body())
+}
+
+/// Why a request is refused.
+struct Refusal {
+    status: StatusCode,
+    heading: &'static str,
+    message: String,
+    hint: Option<String>,
+}
+
+impl Refusal {
+    fn sign_in(what: &str) -> Refusal {
+        Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            heading: "Sign in to go on",
+            message: format!("On this site, {what} needs signing in."),
+            hint: None,
+        }
+    }
+
+    fn not_a_runner(name: &str) -> Refusal {
+        Refusal {
+            status: StatusCode::FORBIDDEN,
+            heading: "Not allowed to run examples",
+            message: format!(
+                "You are signed in as {name}, who may read but not run examples here."
+            ),
+            hint: Some("Ask the site's operator to add you to `access.runners`.".into()),
+        }
+    }
+
+    fn from_denied(denied: &Denied) -> Refusal {
+        match denied {
+            Denied::BadCredentials(why) => Refusal {
+                status: StatusCode::UNAUTHORIZED,
+                heading: "Sign-in failed",
+                message: format!("The credentials sent were not accepted: {why}."),
+                hint: None,
+            },
+            Denied::UntrustedProxy { .. } => Refusal {
+                status: StatusCode::FORBIDDEN,
+                heading: "Request not trusted",
+                message: format!("{denied}."),
+                hint: Some(
+                    "Reach the site through its reverse proxy, or add the proxy's address to `access.trusted_proxies`."
+                        .into(),
+                ),
+            },
+        }
+    }
+
+    fn respond(self, state: &AppState, path: &str) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            if let Some(challenge) = challenge(state) {
+                response.insert_header((header::WWW_AUTHENTICATE, challenge));
+            }
+        }
+        response.insert_header((header::CACHE_CONTROL, "no-store"));
+        let mut message = self.message;
+        if path.starts_with("/api/") {
+            if let Some(hint) = &self.hint {
+                message = format!("{message} {hint}");
+            } else if self.status == StatusCode::UNAUTHORIZED {
+                message = format!("{message} {}", how_to_sign_in(state));
+            }
+            return response.json(json!({ "error": message }));
+        }
+        let hint = self.hint.unwrap_or_else(|| how_to_sign_in(state));
+        let base = &state.config.base_path;
+        let login_url = (state.gate.config.has_basic_auth() && path != "/login").then(|| {
+            let back = format!("{base}{path}")
+                .replace('%', "%25")
+                .replace('&', "%26")
+                .replace('+', "%2B");
+            format!("{base}/login?next={back}")
+        });
+        let page = AccessDeniedTemplate {
+            site_title: &state.config.title,
+            stylesheet: &state.assets.urls.style,
+            heading: self.heading,
+            message: &message,
+            hint: Some(&hint),
+            login_url,
+        };
+        match page.render() {
+            Ok(html) => response.content_type("text/html; charset=utf-8").body(html),
+            Err(_) => response
+                .content_type("text/plain; charset=utf-8")
+                .body(message),
+        }
+    }
+}
+
+/// The `WWW-Authenticate` challenge: basic auth lets a browser ask for a
+/// password itself; tokens are for scripts.
+fn challenge(state: &AppState) -> Option<String> {
+    let access = &state.gate.config;
+    let realm = state.config.title.replace(['"', '\\'], "");
+    if access.has_basic_auth() {
+        Some(format!("Basic realm=\"{realm}\", charset=\"UTF-8\""))
+    } else if !access.tokens.is_empty() {
+        Some(format!("Bearer realm=\"{realm}\""))
+    } else {
+        None
+    }
+}
+
+/// One sentence on the ways in this site offers.
+fn how_to_sign_in(state: &AppState) -> String {
+    let access = &state.gate.config;
+    let mut ways = Vec::new();
+    if access.has_basic_auth() {
+        ways.push("a user name and password (HTTP basic auth)".to_string());
+    }
+    if !access.tokens.is_empty() {
+        ways.push("a token (`Authorization: Bearer TOKEN`)".to_string());
+    }
+    if let Some(header) = &access.proxy_user_header {
+        ways.push(format!(
+            "the site's single sign-on (a reverse proxy that sets {header})"
+        ));
+    }
+    format!("Sign in with {}.", ways.join(", or "))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+/// `GET /login?next=PATH`: asks the browser to sign in, then goes to `next`.
+pub async fn login(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    query: web::Query<LoginQuery>,
+) -> HttpResponse {
+    let base = &state.config.base_path;
+    let home = format!("{base}/");
+    // Only a path of this site: never an open redirect.
+    let next = query
+        .next
+        .as_deref()
+        .filter(|n| n.starts_with(&home) && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or(&home);
+    let identity = request.extensions().get::<Identity>().cloned();
+    match identity {
+        Some(Identity::Known(_)) => HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, next.to_string()))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        _ if !state.gate.config.has_basic_auth() => Refusal {
+            status: StatusCode::NOT_FOUND,
+            heading: "No sign-in page here",
+            message: "This site does not take passwords itself.".into(),
+            hint: None,
+        }
+        .respond(&state, "/login"),
+        _ => Refusal::sign_in("this").respond(&state, "/login"),
+    }
+}
+
+/// `GET /api/session`: who the reader is and what they may do.
+pub async fn session(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let identity = request
+        .extensions()
+        .get::<Identity>()
+        .cloned()
+        .unwrap_or(Identity::Anonymous);
+    let access = &state.gate.config;
+    let login_url = access
+        .has_basic_auth()
+        .then(|| format!("{}/login", state.config.base_path));
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({
+            "user": identity.name(),
+            "can_read": access.may_read(&identity),
+            "can_run": access.may_run(&identity),
+            "login_url": login_url,
+        }))
+}
