@@ -106,8 +106,13 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         if base.is_empty() {
             routes(cfg);
         } else {
-            cfg.service(web::scope(&base).configure(routes))
-                .default_service(web::to(outside_base_path));
+            cfg.service(
+                web::scope(&base)
+                    // The bare base path (`/docs`) is the home page's address without its `/`.
+                    .service(web::resource("").to(outside_base_path))
+                    .configure(routes),
+            )
+            .default_service(web::to(outside_base_path));
         }
     }
 }

@@ -1,4 +1,5 @@
 //! The `rundocs` binary itself: version, configuration errors, serving.
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -94,6 +95,21 @@ fn bad_values_name_the_key_and_what_is_accepted() {
             vec![],
             vec!["missing.toml", "does not exist"],
         ),
+        (
+            vec!["--content", site, "--base-path", "/docs/../x"],
+            vec![],
+            vec!["`base_path`", "/docs"],
+        ),
+        (
+            vec!["--content", site],
+            vec![("RUNDOCS_ACCESS__READ", "restricted")],
+            vec!["access.users", "access.proxy_user_header"],
+        ),
+        (
+            vec!["--content", site],
+            vec![("RUNDOCS_ACCESS__USERS__ALICE", "hunter2")],
+            vec!["access.users.alice", "rundocs hash-password"],
+        ),
     ] {
         let output = rundocs(&args, dir.path(), &env);
         assert!(!output.status.success(), "{args:?} {env:?} should fail");
@@ -123,6 +139,39 @@ fn config_file_mistakes_are_reported_with_the_key() {
     let message = stderr(&rundocs(&[], dir.path(), &[]));
     assert!(message.contains("timeout_s"), "{message}");
     assert!(message.contains("rundocs.toml"), "{message}");
+}
+
+#[test]
+fn hash_password_prints_an_argon2_hash_the_config_accepts() {
+    let mut child = Command::new(BINARY)
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"s3cret\n").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let hash = String::from_utf8(output.stdout).unwrap();
+    let hash = hash.trim();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("s3cret"));
+    let access = toml::from_str::<rundocs::config::RawAccessConfig>(&format!(
+        "run = \"restricted\"\nusers = {{ alice = '{hash}' }}"
+    ))
+    .unwrap()
+    .validate()
+    .unwrap();
+    let gate = rundocs::access::Gate::new(access);
+    let mut headers = actix_web::http::header::HeaderMap::new();
+    headers.insert(
+        actix_web::http::header::AUTHORIZATION,
+        "Basic YWxpY2U6czNjcmV0".parse().unwrap(), // alice:s3cret
+    );
+    assert_eq!(
+        gate.identify(&headers, None),
+        Ok(rundocs::access::Identity::Known("alice".into()))
+    );
 }
 
 /// Starts the binary on a free port and returns it with its address.

@@ -1,6 +1,8 @@
 //! Integration tests: the real app on a free port, real HTTP, fixture content.
 //! See tests/README.md for how to add a case.
+mod access;
 mod assets;
+mod base_path;
 mod check;
 mod cli;
 mod helpers;
@@ -8,6 +10,7 @@ mod hostile;
 mod problems;
 mod requests;
 mod run;
+mod search;
 mod security;
 mod site;
 mod snippets;
