@@ -8,8 +8,12 @@
 #    rundocs to disk. Two pages: PAGE of the bundled site, and BIG_PAGE of a
 #    generated PAGES-page site (every page of which carries a PAGES-entry
 #    sidebar). Rounds alternate rundocs/nginx; the summary gives medians.
+#    Then search on the generated site: wrk against /api/search?q=SEARCH
+#    (rundocs only; every generated word is on hundreds of pages, so a query
+#    scores thousands of sections).
 # 2. Start-up time (process start -> GET /healthz answers 200) and RSS of the
-#    generated site, over STARTUP_RUNS runs.
+#    generated site, over STARTUP_RUNS runs, with the part of it spent
+#    building the search index.
 #
 # Everything listens on 127.0.0.1 and every load run is bounded in time. The
 # script installs what it lacks on Debian (nginx, wrk, curl, python3), builds
@@ -21,7 +25,7 @@
 # DURATION [15s], WARMUP [3s], ROUNDS [3], PAGE [/gil-in-one-page, or the
 # first article of the sidebar if the bundled site has no such page],
 # BIG_PAGE [/section-01/page-050; empty to skip], PAGES [1000],
-# STARTUP_RUNS [9], NGINX_WORKERS [2], NGINX_EXTRA [more http-level nginx
+# STARTUP_RUNS [9], SEARCH ['thread lock'; empty to skip], NGINX_WORKERS [2], NGINX_EXTRA [more http-level nginx
 # directives; default 'open_file_cache max=64 inactive=60s;' so nginx does not
 # open() the file per request, the usual tuning for static files; set it
 # empty for the plain config], SKIP_BUILD [0; 1 uses the existing binary].
@@ -37,6 +41,8 @@ PAGE=${PAGE:-/gil-in-one-page}
 BIG_PAGE=${BIG_PAGE-/section-01/page-050}
 PAGES=${PAGES:-1000}
 STARTUP_RUNS=${STARTUP_RUNS:-9}
+SEARCH=${SEARCH-thread lock}
+SEARCH_PATH="/api/search?q=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$SEARCH")"
 NGINX_WORKERS=${NGINX_WORKERS:-2}
 NGINX_EXTRA=${NGINX_EXTRA-open_file_cache max=64 inactive=60s;}
 SKIP_BUILD=${SKIP_BUILD:-0}
@@ -297,10 +303,14 @@ printf 'page\tserver\tround\trps\tp50_us\tp90_us\tp99_us\tmax_us\terrors\tserver
 CLK_TCK=$(getconf CLK_TCK)
 run_wrk() { # KIND SERVER ROUND
     local kind=$1 server=$2 round=$3 out=$RESULTS/wrk-$1-$2-$3.txt before after pids addr path
-    if [[ $kind == small ]]; then path=$PAGE; else path=$BIG_PAGE; fi
+    case $kind in
+        small) path=$PAGE ;;
+        big) path=$BIG_PAGE ;;
+        search) path=$SEARCH_PATH ;;
+    esac
     case $server/$kind in
         rundocs/small) pids=$SMALL_PID addr=$SMALL_ADDR ;;
-        rundocs/big) pids=$BIG_PID addr=$BIG_ADDR ;;
+        rundocs/big | rundocs/search) pids=$BIG_PID addr=$BIG_ADDR ;;
         nginx/*) pids="$NGINX_PID $NGINX_WORKER_PIDS" addr=$NGINX_ADDR ;;
     esac
     # shellcheck disable=SC2086
@@ -337,6 +347,15 @@ for kind in "${BENCH_PAGES[@]}"; do
         done
     done
 done
+if [[ -n $BIG_PAGE && -n $SEARCH ]]; then
+    log "measuring search: wrk on $SEARCH_PATH of the generated site, $ROUNDS rounds"
+    curl -sS -o "$RESULTS/page-search.html" -D "$RESULTS/headers-rundocs-search.txt" "http://$BIG_ADDR$SEARCH_PATH"
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" "http://$BIG_ADDR$SEARCH_PATH" >"$RESULTS/warmup-search-rundocs.txt"
+    for round in $(seq "$ROUNDS"); do
+        run_wrk search rundocs "$round"
+        sleep 1
+    done
+fi
 {
     echo "rundocs_bundled_rss_kb=$(rss_kb "$SMALL_PID")"
     [[ -z $BIG_PAGE ]] || echo "rundocs_generated_rss_kb=$(rss_kb "$BIG_PID")"
@@ -373,7 +392,8 @@ results = []
 for run in range(runs):
     port = free_port()
     # rundocs=info adds the one "content loaded ... elapsed_ms" line.
-    env = dict(os.environ, RUNDOCS_LOG="warn,rundocs=info", NO_COLOR="1")
+    # and snapshot=debug its "search index built ... elapsed_ms" line.
+    env = dict(os.environ, RUNDOCS_LOG="warn,rundocs=info,rundocs::render::snapshot=debug", NO_COLOR="1")
     started = time.perf_counter()
     proc = subprocess.Popen([binary, *content_args, "--bind", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
@@ -421,9 +441,11 @@ for run in range(runs):
             proc.wait()
     stderr = re.sub(r"\x1b\[[0-9;]*m", "", proc.stderr.read().decode(errors="replace"))
     match = re.search(r"content loaded.*?pages=(\d+).*?elapsed_ms=([\d.]+)", stderr)
+    index = re.search(r"search index built.*?elapsed_ms=([\d.]+)", stderr)
     r = {
         "ready_ms": ready * 1e3,
         "snapshot_ms": float(match.group(2)) if match else None,
+        "search_index_ms": float(index.group(1)) if index else None,
         "pages_served": int(match.group(1)) if match else None,
         "idle_rss_kb": idle["VmRSS"],
         "idle_rss_anon_kb": idle["RssAnon"],
@@ -488,6 +510,12 @@ for kind, path in (("small", page), ("big", big_page)):
     rps = st.median(pick(kind, "rundocs", "rps")) / st.median(pick(kind, "nginx", "rps"))
     p99 = st.median(pick(kind, "rundocs", "p99_us")) / st.median(pick(kind, "nginx", "p99_us"))
     ratios[path] = (rps, p99)
+search = [r for r in rows if r["page"] == "search"]
+if search:
+    each = ", ".join(f"{float(r['rps']):.0f}" for r in search)
+    med = lambda key: st.median(float(r[key]) for r in search)
+    print(f"| {big_page.rsplit('/', 1)[0]}/… /api/search?q=… | rundocs | {med('rps'):.0f} [{each}] | {med('p50_us') / 1e3:.2f} "
+          f"| {med('p99_us') / 1e3:.2f} | {med('server_cpu_s'):.1f} | {med('wrk_cpu_s'):.1f} | | {sum(float(r['errors']) for r in search):.0f} | {med('body_bytes'):.0f} |")
 print()
 for path, (rps, p99) in ratios.items():
     print(f"{path}: rundocs/nginx throughput {rps:.2f}x (goal >= 0.8x: {ok(rps >= 0.8)}), p99 latency rundocs/nginx {p99:.2f}x")
@@ -504,6 +532,7 @@ print(f"""
 Start-up, {s['files']} generated files, {len(runs)} runs (process start -> GET /healthz answers 200):
   {st.median(ready):.0f} ms median, min {ready[0]:.0f}, max {ready[-1]:.0f}  (goal <= 1000 ms: {ok(st.median(ready) <= 1000)})
   rundocs' own "content loaded" log line (interpreter start + snapshot build): {st.median(snap) if snap else float('nan'):.0f} ms median
+  of which building the search index: {st.median(r['search_index_ms'] for r in runs if r['search_index_ms'] is not None) if any(r['search_index_ms'] is not None for r in runs) else float('nan'):.0f} ms median
   idle RSS, 1 s after start-up: {spread(idle)}  (goal <= 60 MB = 57.2 MiB: {ok(st.median(idle) * MiB * 1024 <= 60e6)})
     of which anonymous (heap): {spread(col('idle_rss_anon_kb'))}
   RSS after serving every page once: {spread(col('rss_after_serving_all_kb'))}

@@ -24,7 +24,7 @@
     var link = document.createElement("a");
     link.className = "run-signin";
     link.textContent = "Sign in to run";
-    link.href = loginUrl + "?next=" + encodeURIComponent(location.pathname);
+    link.href = loginUrl + "?next=" + encodeURIComponent(location.pathname + location.search);
     return link;
   }
 

@@ -126,7 +126,8 @@
     function move(step) {
       if (popup.hidden || !options.length) return;
       if (active >= 0) options[active].classList.remove("is-active");
-      active = (active + step + options.length + 1) % (options.length + 1) - 1;
+      // -1 is the box itself; the options are 0 .. length - 1, and it wraps around.
+      active = (active + 1 + step + options.length + 1) % (options.length + 1) - 1;
       if (active < 0) { input.removeAttribute("aria-activedescendant"); return; }
       options[active].classList.add("is-active");
       options[active].scrollIntoView({ block: "nearest" });

@@ -170,8 +170,14 @@ impl Snapshot {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
+        let indexing_started = std::time::Instant::now();
         let search =
             SearchIndex::build(search_sections(&built)).context("cannot build the search index")?;
+        tracing::debug!(
+            sections = search.len(),
+            elapsed_ms = indexing_started.elapsed().as_secs_f64() * 1e3,
+            "search index built"
+        );
         let good_sources = built
             .into_iter()
             .map(|page| (page.source.file.clone(), page.source))

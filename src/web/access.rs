@@ -80,7 +80,12 @@ pub async fn guard(
         _ => None,
     };
     if let Some(refusal) = refusal {
-        let response = refusal.respond(&state, path);
+        let back = request
+            .uri()
+            .path_and_query()
+            .map_or(request.path(), |p| p.as_str())
+            .to_string();
+        let response = refusal.respond(&state, path, &back);
         return Ok(request.into_response(response));
     }
     request
@@ -138,7 +143,9 @@ impl Refusal {
         }
     }
 
-    fn respond(self, state: &AppState, path: &str) -> HttpResponse {
+    /// The answer to a request for `path` (below the base path); `back` is
+    /// where to return after signing in (path and query as requested).
+    fn respond(self, state: &AppState, path: &str, back: &str) -> HttpResponse {
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             if let Some(challenge) = challenge(state) {
@@ -158,7 +165,7 @@ impl Refusal {
         let hint = self.hint.unwrap_or_else(|| how_to_sign_in(state));
         let base = &state.config.base_path;
         let login_url = (state.gate.config.has_basic_auth() && path != "/login").then(|| {
-            let back = format!("{base}{path}")
+            let back = back
                 .replace('%', "%25")
                 .replace('&', "%26")
                 .replace('+', "%2B");
@@ -230,7 +237,7 @@ pub async fn login(
     let next = query
         .next
         .as_deref()
-        .filter(|n| n.starts_with(&home) && !n.starts_with("//") && !n.contains('\\'))
+        .filter(|n| is_within(n, &home))
         .unwrap_or(&home);
     let identity = request.extensions().get::<Identity>().cloned();
     match identity {
@@ -244,9 +251,22 @@ pub async fn login(
             message: "This site does not take passwords itself.".into(),
             hint: None,
         }
-        .respond(&state, "/login"),
-        _ => Refusal::sign_in("this").respond(&state, "/login"),
+        .respond(&state, "/login", ""),
+        _ => Refusal::sign_in("this").respond(&state, "/login", ""),
     }
+}
+
+/// `next` is a path of this site: under `home`, with no `..` or `\` that
+/// could lead elsewhere.
+fn is_within(next: &str, home: &str) -> bool {
+    let path = next.split('?').next().unwrap_or_default();
+    next.starts_with(home)
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && !path
+            .split('/')
+            .any(|segment| segment == ".." || segment == ".")
+        && !path.to_ascii_lowercase().contains("%2e")
 }
 
 /// `GET /api/session`: who the reader is and what they may do.

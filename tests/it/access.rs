@@ -102,6 +102,12 @@ async fn restricted_reading_asks_to_sign_in_and_shows_nothing_of_the_site() {
             "no page title or sidebar leaks: {body}"
         );
     }
+    // The sign-in link comes back to the very page asked for, query included.
+    let html = app.page("/search?q=a%26b", 401).await;
+    assert_eq!(
+        attributes(&html, "a.access-login", "href"),
+        ["/login?next=/search?q=a%2526b"]
+    );
     for path in ["/api/snippets", "/api/search?q=hello", "/metrics"] {
         let response = app.get(path).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{path}");
@@ -165,12 +171,12 @@ async fn the_right_password_or_token_opens_the_site_and_a_wrong_one_is_told() {
     let mut response = run_as(&app, &id, Some(&authorization)).await;
     assert_eq!(response.status(), StatusCode::OK);
     let events = read_events(&mut response, 100).await;
-    assert!(
-        events
-            .iter()
-            .any(|e| e.name == "stdout" && e.data["text"] == "hello\n"),
-        "{events:?}"
-    );
+    let stdout: String = events
+        .iter()
+        .filter(|e| e.name == "stdout")
+        .map(|e| e.data["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(stdout, "hello\n", "{events:?}");
 }
 
 #[tokio::test]
@@ -321,6 +327,9 @@ async fn login_signs_in_and_goes_back_only_within_the_site() {
         ("//evil.example/x", "/"),
         ("https://evil.example/", "/"),
         ("/%5C%5Cevil.example", "/"),
+        ("/a/../../x", "/"),
+        ("/%2E%2E/x", "/"),
+        ("/search?q=lock", "/search?q=lock"),
     ] {
         let response = get_as(&app, &format!("/login?next={next}"), Some(&authorization)).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{next}");
