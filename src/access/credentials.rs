@@ -1,9 +1,10 @@
 //! Telling who a request comes from: proxy header, basic auth or bearer token.
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
-use actix_web::http::header::{HeaderMap, AUTHORIZATION};
+use actix_web::http::header::{HeaderMap, HeaderName, AUTHORIZATION};
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
@@ -41,6 +42,9 @@ pub enum Denied {
     /// The proxy header came from an address that is not a trusted proxy.
     #[error("the {header} header came from {peer}, which is not in `access.trusted_proxies`; only a trusted reverse proxy may name the user")]
     UntrustedProxy { header: String, peer: String },
+    /// Every verification slot is taken: try again in a moment.
+    #[error("too many sign-ins are being checked at once; try again in a moment")]
+    Busy,
 }
 
 /// Most verified `Authorization` values remembered at once.
@@ -49,52 +53,59 @@ const REMEMBERED_CREDENTIALS: usize = 1024;
 /// The access settings, with a memory of credentials already verified.
 pub struct Gate {
     pub config: AccessConfig,
+    wide_open: bool,
     /// SHA-256 of an `Authorization` value → the name it proved.
     verified: Mutex<HashMap<[u8; 32], String>>,
+    /// Verifications running now, and how many may.
+    verifying: AtomicUsize,
+    verifying_at_most: usize,
 }
 
 impl Gate {
     pub fn new(config: AccessConfig) -> Gate {
+        let verifying_at_most = std::thread::available_parallelism().map_or(2, |n| n.get());
         Gate {
+            wide_open: config.is_wide_open(),
             config,
             verified: Mutex::new(HashMap::new()),
+            verifying: AtomicUsize::new(0),
+            verifying_at_most,
         }
     }
 
-    /// Telling who sent `headers` needs no password verification: they
-    /// carry no `Authorization`, or one already verified.
-    pub fn is_quick(&self, headers: &HeaderMap) -> bool {
-        headers.get(AUTHORIZATION).is_none_or(|value| {
-            let key: [u8; 32] = Sha256::digest(value.as_bytes()).into();
-            self.remembered(&key).is_some()
-        })
-    }
-
-    /// Who sent a request with these headers from `peer`. Verifying a new
-    /// password or token is slow (argon2): call this off the async threads.
-    pub fn identify(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Identity, Denied> {
+    /// Who sent `headers` from `peer`, when telling needs no password check:
+    /// no `Authorization`, or one already verified. `None` means
+    /// [`Gate::identify`] must verify one, which is slow.
+    pub fn identify_quickly(
+        &self,
+        headers: &HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Option<Result<Identity, Denied>> {
         if let Some(header) = &self.config.proxy_user_header {
             if let Some(value) = headers.get(header) {
-                let trusted = peer.is_some_and(|p| self.config.trusted_proxies.contains(&p));
-                if !trusted {
-                    return Err(Denied::UntrustedProxy {
-                        header: header.to_string(),
-                        peer: peer.map_or("an unknown address".into(), |p| p.to_string()),
-                    });
-                }
-                let name = value.to_str().unwrap_or_default().trim();
-                if !name.is_empty() {
-                    return Ok(Identity::Known(name.to_string()));
-                }
+                return Some(self.proxy_user(header, value.as_bytes(), peer));
             }
         }
         let Some(authorization) = headers.get(AUTHORIZATION) else {
-            return Ok(Identity::Anonymous);
+            return Some(Ok(Identity::Anonymous));
         };
-        let key: [u8; 32] = Sha256::digest(authorization.as_bytes()).into();
-        if let Some(name) = self.remembered(&key) {
-            return Ok(Identity::Known(name));
+        self.remembered(&digest(authorization.as_bytes()))
+            .map(|name| Ok(Identity::Known(name)))
+    }
+
+    /// Who sent `headers` from `peer`. Verifying a new password or token is
+    /// slow (argon2, by design): call this off the async threads. At most one
+    /// verification per core runs at once; beyond that the sender is asked to
+    /// retry ([`Denied::Busy`]), so a flood of made-up credentials costs CPU,
+    /// not memory.
+    pub fn identify(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Identity, Denied> {
+        if let Some(known) = self.identify_quickly(headers, peer) {
+            return known;
         }
+        let authorization = headers
+            .get(AUTHORIZATION)
+            .expect("identify_quickly answers requests without Authorization");
+        let _slot = VerificationSlot::take(self).ok_or(Denied::Busy)?;
         let value = authorization.to_str().unwrap_or_default();
         let name = match value.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => self.basic(rest.trim())?,
@@ -107,8 +118,30 @@ impl Gate {
                 ))
             }
         };
-        self.remember(key, &name);
+        self.remember(digest(authorization.as_bytes()), &name);
         Ok(Identity::Known(name))
+    }
+
+    /// The user a proxy header names, if the proxy is trusted.
+    fn proxy_user(
+        &self,
+        header: &HeaderName,
+        value: &[u8],
+        peer: Option<IpAddr>,
+    ) -> Result<Identity, Denied> {
+        if !peer.is_some_and(|p| self.config.trusted_proxies.contains(&p)) {
+            return Err(Denied::UntrustedProxy {
+                header: header.to_string(),
+                peer: peer.map_or("an unknown address".into(), |p| p.to_string()),
+            });
+        }
+        let name = std::str::from_utf8(value).map_err(|_| {
+            Denied::BadCredentials(format!("the {header} header is not UTF-8 text"))
+        })?;
+        Ok(match name.trim() {
+            "" => Identity::Anonymous,
+            name => Identity::Known(name.to_string()),
+        })
     }
 
     fn basic(&self, encoded: &str) -> Result<String, Denied> {
@@ -116,11 +149,14 @@ impl Gate {
         let decoded = Base64::decode_vec(encoded).map_err(|_| wrong())?;
         let decoded = String::from_utf8(decoded).map_err(|_| wrong())?;
         let (user, password) = decoded.split_once(':').ok_or_else(wrong)?;
-        let hash = self.config.users.get(user).ok_or_else(wrong)?;
-        if verify(password, hash) {
-            Ok(user.to_string())
-        } else {
-            Err(wrong())
+        match self.config.users.get(user) {
+            Some(hash) if verify(password, hash) => Ok(user.to_string()),
+            Some(_) => Err(wrong()),
+            None => {
+                // As slow as a known name, so timing does not tell names apart.
+                verify(password, unknown_user_hash());
+                Err(wrong())
+            }
         }
     }
 
@@ -133,6 +169,11 @@ impl Gate {
             .ok_or_else(|| {
                 Denied::BadCredentials("the token matches none of `access.tokens`".into())
             })
+    }
+
+    /// Nothing is restricted and nobody signs in: requests skip the gate.
+    pub fn is_wide_open(&self) -> bool {
+        self.wide_open
     }
 
     fn remembered(&self, key: &[u8; 32]) -> Option<String> {
@@ -149,6 +190,36 @@ impl Gate {
             verified.clear();
         }
         verified.insert(key, name.to_string());
+    }
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// A hash no password matches, checked for names that have none.
+fn unknown_user_hash() -> &'static str {
+    static HASH: OnceLock<String> = OnceLock::new();
+    HASH.get_or_init(|| hash_secret("no user has this hash").expect("hashing works"))
+}
+
+/// One of the [`Gate`]'s verification slots, given back when dropped.
+struct VerificationSlot<'a>(&'a AtomicUsize);
+
+impl<'a> VerificationSlot<'a> {
+    fn take(gate: &'a Gate) -> Option<VerificationSlot<'a>> {
+        gate.verifying
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < gate.verifying_at_most).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| VerificationSlot(&gate.verifying))
+    }
+}
+
+impl Drop for VerificationSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -52,7 +52,7 @@ impl Default for RawAccessConfig {
             users: BTreeMap::new(),
             tokens: BTreeMap::new(),
             proxy_user_header: None,
-            trusted_proxies: vec!["127.0.0.1".into(), "::1".into()],
+            trusted_proxies: Vec::new(),
             runners: Vec::new(),
         }
     }
@@ -69,7 +69,9 @@ pub struct AccessConfig {
     /// Token name → argon2 PHC string of the token.
     pub tokens: BTreeMap<String, String>,
     pub proxy_user_header: Option<HeaderName>,
-    /// Peers whose proxy header and `X-Forwarded-For` are believed.
+    /// Peers whose proxy header and `X-Forwarded-For` are believed (none
+    /// unless configured: a proxy that passes a client's own headers on
+    /// would otherwise let it choose its name and address).
     pub trusted_proxies: Vec<IpAddr>,
     /// Who may run when runs are restricted; empty means every signed-in user.
     pub runners: Vec<String>,
@@ -133,6 +135,9 @@ impl RawAccessConfig {
                  `access.tokens` (bearer tokens) or `access.proxy_user_header` (a trusted reverse proxy)",
                 if self.read == AccessLevel::Restricted { "reading" } else { "running" }
             );
+        }
+        if proxy_user_header.is_some() && trusted_proxies.is_empty() {
+            bail!("`access.proxy_user_header` is set but `access.trusted_proxies` is empty; list the addresses of the proxies that set the header, e.g. [\"127.0.0.1\"]");
         }
         if !self.runners.is_empty() && run == AccessLevel::Open {
             bail!("`access.runners` lists who may run, but `access.run` is open; set `access.run = \"restricted\"` or remove `access.runners`");

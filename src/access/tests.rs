@@ -56,7 +56,7 @@ fn a_plain_password_in_the_config_is_refused() {
 
 #[test]
 fn restricted_reading_restricts_running_too() {
-    let config = raw("read = \"restricted\"\nproxy_user_header = \"X-Forwarded-User\"")
+    let config = raw("read = \"restricted\"\nproxy_user_header = \"X-Forwarded-User\"\ntrusted_proxies = [\"127.0.0.1\"]")
         .validate()
         .unwrap();
     assert_eq!(config.run, AccessLevel::Restricted);
@@ -65,8 +65,23 @@ fn restricted_reading_restricts_running_too() {
 }
 
 #[test]
+fn nothing_is_trusted_unless_configured() {
+    let config = AccessConfig::default();
+    let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+    assert_eq!(
+        config.client_address(Some(loopback), Some("198.51.100.4")),
+        Some(loopback)
+    );
+    let error = raw("proxy_user_header = \"X-User\"")
+        .validate()
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("access.trusted_proxies"), "{error}");
+}
+
+#[test]
 fn runners_limit_who_may_run() {
-    let config = raw("run = \"restricted\"\nproxy_user_header = \"X-User\"\nrunners = [\"ann\"]")
+    let config = raw("run = \"restricted\"\nproxy_user_header = \"X-User\"\ntrusted_proxies = [\"::1\"]\nrunners = [\"ann\"]")
         .validate()
         .unwrap();
     assert!(config.may_read(&Identity::Anonymous));
@@ -133,7 +148,7 @@ fn the_proxy_header_is_believed_only_from_trusted_proxies() {
 
 #[test]
 fn the_client_address_behind_a_trusted_proxy_is_the_last_forwarded_one() {
-    let config = AccessConfig::default();
+    let config = raw("trusted_proxies = [\"127.0.0.1\"]").validate().unwrap();
     let loopback: IpAddr = "127.0.0.1".parse().unwrap();
     let other: IpAddr = "192.0.2.7".parse().unwrap();
     assert_eq!(

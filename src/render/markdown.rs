@@ -167,7 +167,9 @@ impl<'a> Pass<'a> {
                 let heading = self.heading.take().expect("a heading is open");
                 self.finish_heading(heading, events);
             } else {
-                heading.inner.push(event.into_static());
+                heading
+                    .inner
+                    .push(under_base_path(self.context.base_path, event));
             }
             return Ok(());
         }
@@ -209,31 +211,6 @@ impl<'a> Pass<'a> {
                     inner: Vec::new(),
                 });
             }
-            Event::Start(Tag::Link {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => events.push(Event::Start(Tag::Link {
-                link_type,
-                dest_url: self.under_base_path(dest_url),
-                title: title.into_static(),
-                id: id.into_static(),
-            })),
-            Event::Start(Tag::Image {
-                link_type,
-                dest_url,
-                title,
-                id,
-            }) => {
-                self.seen_any_block = true;
-                events.push(Event::Start(Tag::Image {
-                    link_type,
-                    dest_url: self.under_base_path(dest_url),
-                    title: title.into_static(),
-                    id: id.into_static(),
-                }))
-            }
             other => {
                 if matches!(other, Event::Start(_) | Event::Rule | Event::Html(_)) {
                     self.seen_any_block = true;
@@ -245,7 +222,7 @@ impl<'a> Pass<'a> {
                     }
                     _ => {}
                 }
-                events.push(other.into_static());
+                events.push(under_base_path(self.context.base_path, other));
             }
         }
         Ok(())
@@ -257,15 +234,6 @@ impl<'a> Pass<'a> {
             .sections
             .last_mut()
             .expect("there is always a first section")
-    }
-
-    /// A link to a path of this site (`/page`) gets the base path in front.
-    fn under_base_path(&self, url: CowStr<'_>) -> CowStr<'static> {
-        if !self.context.base_path.is_empty() && url.starts_with('/') && !url.starts_with("//") {
-            CowStr::from(format!("{}{url}", self.context.base_path))
-        } else {
-            url.into_static()
-        }
     }
 
     /// Ends the wrapper of a runnable block that got no `output` block.
@@ -401,6 +369,43 @@ impl<'a> Pass<'a> {
         } else {
             format!("{base}-{}", *count - 1)
         }
+    }
+}
+
+/// `event`, with the base path put in front of a link or image to a path of
+/// this site (`/page`, not `//host/page`).
+fn under_base_path(base_path: &str, event: Event<'_>) -> Event<'static> {
+    let rebase = |url: CowStr<'_>| -> CowStr<'static> {
+        if !base_path.is_empty() && url.starts_with('/') && !url.starts_with("//") {
+            CowStr::from(format!("{base_path}{url}"))
+        } else {
+            url.into_static()
+        }
+    };
+    match event {
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: rebase(dest_url),
+            title: title.into_static(),
+            id: id.into_static(),
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: rebase(dest_url),
+            title: title.into_static(),
+            id: id.into_static(),
+        }),
+        other => other.into_static(),
     }
 }
 

@@ -171,9 +171,10 @@ fn best_window_start(found: &[Match]) -> usize {
 fn window(text: &str, start: usize) -> (usize, usize) {
     let mut from = floor_char_boundary(text, start.min(text.len()));
     if from > 0 {
-        if let Some(space) = text[from..].find(char::is_whitespace) {
+        let space = text[from..].char_indices().find(|(_, c)| c.is_whitespace());
+        if let Some((space, c)) = space {
             if space < LEAD_BYTES {
-                from += space + 1;
+                from += space + c.len_utf8();
             }
         }
     }

@@ -1,15 +1,19 @@
 //! Full-text search over the site, one index per snapshot.
 //!
 //! Every section of every page (the text from one heading to the next) is a
-//! document with four fields: the page title, the section heading, its prose
-//! and its code. The index lives in memory ([tantivy]'s RAM directory) and is
-//! built with the snapshot, so search always matches the pages being served.
+//! document: the page title, the section heading, its prose and its code.
+//! The index lives in memory ([tantivy]'s RAM directory) and is built with
+//! the snapshot, so search always matches the pages being served.
 //!
 //! Prose, titles and headings are stemmed (English), so `threads` finds
 //! `thread`; code is only lowercased, so `PyGILState_Ensure` is found by its
 //! parts. Every word of a query must appear; the last word also matches as a
-//! prefix while the reader is still typing it (`deadl` finds `deadlock`).
-//! A title match outweighs a heading match, which outweighs the body.
+//! prefix while the reader is still typing it (`deadl` finds `deadlock`),
+//! against unstemmed copies of the words (the stem `lock` of `locking` is no
+//! prefix of `lockin`). A match in the title of a page's first section
+//! outweighs one in a heading, which outweighs the body; the page title
+//! counts a little for every section, so that a query naming the page and a
+//! detail finds the section with the detail.
 mod excerpt;
 
 use tantivy::collector::TopDocs;
@@ -62,14 +66,21 @@ impl std::fmt::Debug for SearchIndex {
 #[derive(Clone, Copy)]
 struct Fields {
     ord: Field,
+    /// The page title, on the page's first section only.
     title: Field,
+    /// The page title, on every section.
+    page_title: Field,
     heading: Field,
     text: Field,
     code: Field,
+    /// Unstemmed words of `title` and `heading`, and of `text`, for prefixes.
+    heading_words: Field,
+    text_words: Field,
 }
 
 /// How much a match in each field counts.
 const TITLE_BOOST: f32 = 3.0;
+const PAGE_TITLE_BOOST: f32 = 0.5;
 const HEADING_BOOST: f32 = 2.0;
 const TEXT_BOOST: f32 = 1.0;
 const CODE_BOOST: f32 = 0.8;
@@ -100,19 +111,29 @@ impl SearchIndex {
         let fields = Fields {
             ord: builder.add_u64_field("ord", FAST),
             title: builder.add_text_field("title", text_options("en_stem")),
+            page_title: builder.add_text_field("page_title", text_options("en_stem")),
             heading: builder.add_text_field("heading", text_options("en_stem")),
             text: builder.add_text_field("text", text_options("en_stem")),
             code: builder.add_text_field("code", text_options("default")),
+            heading_words: builder.add_text_field("heading_words", text_options("default")),
+            text_words: builder.add_text_field("text_words", text_options("default")),
         };
         let index = Index::create_in_ram(builder.build());
         let mut writer =
             index.writer_with_num_threads::<TantivyDocument>(1, WRITER_MEMORY_BYTES)?;
         for (ord, section) in sections.iter().enumerate() {
+            let opens_page = ord == 0 || sections[ord - 1].page != section.page;
             let mut document = TantivyDocument::default();
             document.add_u64(fields.ord, ord as u64);
-            document.add_text(fields.title, &section.title);
+            if opens_page {
+                document.add_text(fields.title, &section.title);
+                document.add_text(fields.heading_words, &section.title);
+            }
+            document.add_text(fields.page_title, &section.title);
             document.add_text(fields.heading, &section.heading);
+            document.add_text(fields.heading_words, &section.heading);
             document.add_text(fields.text, &section.text);
+            document.add_text(fields.text_words, &section.text);
             document.add_text(fields.code, &section.code);
             writer.add_document(document)?;
         }
@@ -172,30 +193,31 @@ impl SearchIndex {
             .words
             .iter()
             .map(|word| {
-                let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-                for (field, boost) in [
+                let stemmed = [
                     (f.title, TITLE_BOOST),
+                    (f.page_title, PAGE_TITLE_BOOST),
                     (f.heading, HEADING_BOOST),
                     (f.text, TEXT_BOOST),
-                ] {
-                    alternatives
-                        .push((Occur::Should, boosted(term_query(field, &word.stem), boost)));
-                    if word.is_prefix {
+                ]
+                .map(|(field, boost)| (field, word.stem.as_str(), boost));
+                let mut alternatives: Vec<(Occur, Box<dyn Query>)> = stemmed
+                    .into_iter()
+                    .chain([(f.code, word.lower.as_str(), CODE_BOOST)])
+                    .map(|(field, text, boost)| {
+                        (Occur::Should, boosted(term_query(field, text), boost))
+                    })
+                    .collect();
+                if word.is_prefix {
+                    for (field, boost) in [
+                        (f.heading_words, HEADING_BOOST),
+                        (f.text_words, TEXT_BOOST),
+                        (f.code, CODE_BOOST),
+                    ] {
                         alternatives.push((
                             Occur::Should,
                             boosted(prefix_query(field, &word.lower), boost),
                         ));
                     }
-                }
-                alternatives.push((
-                    Occur::Should,
-                    boosted(term_query(f.code, &word.lower), CODE_BOOST),
-                ));
-                if word.is_prefix {
-                    alternatives.push((
-                        Occur::Should,
-                        boosted(prefix_query(f.code, &word.lower), CODE_BOOST),
-                    ));
                 }
                 (
                     Occur::Must,

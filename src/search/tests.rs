@@ -136,6 +136,50 @@ fn an_excerpt_comes_from_the_code_when_the_code_matches_more_words() {
 }
 
 #[test]
+fn the_word_being_typed_matches_words_whose_stem_is_shorter() {
+    let index = SearchIndex::build(vec![section(
+        "p",
+        "P",
+        "Locking",
+        "Acquiring in order.",
+        "",
+    )])
+    .unwrap();
+    assert_eq!(index.search("lockin", 5).len(), 1, "heading");
+    assert_eq!(index.search("acquiri", 5).len(), 1, "text");
+}
+
+#[test]
+fn a_page_title_leads_to_its_opening_section_not_to_all_of_them() {
+    let index = index();
+    assert_eq!(pages(&index.search("switching ", 10)), ["gil#switching"]);
+    let hits = pages(&index.search("gil ", 10));
+    assert_eq!(hits[0], "gil#", "{hits:?}");
+    // The page title still counts for the other sections, a little.
+    assert_eq!(pages(&index.search("gil turns ", 10)), ["gil#switching"]);
+}
+
+#[test]
+fn excerpts_of_text_with_wide_spaces_are_cut_on_character_boundaries() {
+    for space in ['\u{3000}', '\u{a0}', '\u{202f}'] {
+        for lead in 40..70 {
+            let text = format!(
+                "{}{space}lock and more{space}{}",
+                "a".repeat(lead),
+                "b".repeat(300)
+            );
+            let index = SearchIndex::build(vec![section("p", "P", "H", &text, "")]).unwrap();
+            let hits = index.search("lock ", 1);
+            assert!(
+                hits[0].excerpt_html.contains("<mark>lock</mark>"),
+                "{}",
+                hits[0].excerpt_html
+            );
+        }
+    }
+}
+
+#[test]
 fn a_long_text_is_cut_around_the_matches() {
     let long = format!("{} needle {}", "hay ".repeat(100), "straw ".repeat(100));
     let index = SearchIndex::build(vec![section("p", "P", "H", &long, "")]).unwrap();

@@ -21,25 +21,35 @@ use serde_json::json;
 use super::AppState;
 use crate::access::{Denied, Identity};
 use crate::render::templates::AccessDeniedTemplate;
+use crate::render::AssetTable;
 
 /// What a request asks to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Need {
+    /// Open to all; who asks does not matter (assets, `/healthz`).
     Nothing,
+    /// Open to all, but the answer depends on who asks (`/login`, `/api/session`).
+    Identity,
     Read,
     Run,
 }
 
-/// Which right `path` (below the base path) needs.
-fn need_of(method: &Method, path: &str) -> Need {
-    if path == "/healthz"
-        || path.starts_with("/static/")
-        || path == "/login"
-        || path == "/api/session"
-    {
-        Need::Nothing
-    } else if method == Method::POST && path.starts_with("/api/run/") {
+/// Which right a request for `path` (below the base path, decoded as the
+/// router decodes it) needs. Only reads of the open routes need nothing, and
+/// only when the open route is sure to answer (an asset that exists: any
+/// other `/static/…` path would reach the 404 page, sidebar and all); any
+/// other method needs the right to run, the only route that takes one.
+fn need_of(method: &Method, path: &str, assets: &AssetTable) -> Need {
+    let reads = method == Method::GET || method == Method::HEAD;
+    let asset = path
+        .strip_prefix("/static/")
+        .is_some_and(|file| assets.get(file).is_some());
+    if !reads {
         Need::Run
+    } else if asset || path == "/healthz" {
+        Need::Nothing
+    } else if matches!(path, "/login" | "/api/session") {
+        Need::Identity
     } else {
         Need::Read
     }
@@ -55,23 +65,30 @@ pub async fn guard(
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
     let access = &state.gate.config;
-    if access.is_wide_open() {
+    if state.gate.is_wide_open() {
         return Ok(next.call(request).await?.map_into_boxed_body());
     }
+    // The path as the router sees it: `/api/%72un/1` is `/api/run/1`.
+    let routed = request.match_info().as_str().to_string();
     let base = state.config.base_path.as_str();
-    let path = request.path().strip_prefix(base).unwrap_or(request.path());
-    let need = need_of(request.method(), path);
+    let path = routed.strip_prefix(base).unwrap_or(&routed);
+    let need = need_of(request.method(), path, &state.assets);
+    if need == Need::Nothing {
+        return Ok(next.call(request).await?.map_into_boxed_body());
+    }
     let peer = request.peer_addr().map(|a| a.ip());
-    let identity = if state.gate.is_quick(request.headers()) {
-        state.gate.identify(request.headers(), peer)
-    } else {
-        // A new password or token costs an argon2 verification: off the async threads.
-        let headers = request.headers().clone();
-        let gate = state.gate.clone();
-        web::block(move || gate.identify(&headers, peer)).await?
+    let identity = match state.gate.identify_quickly(request.headers(), peer) {
+        Some(identity) => identity,
+        None => {
+            // A new password or token costs an argon2 verification: off the async threads.
+            let headers = request.headers().clone();
+            let gate = state.gate.clone();
+            web::block(move || gate.identify(&headers, peer)).await?
+        }
     };
     let refusal = match (&identity, need) {
         (Err(denied), Need::Read | Need::Run) => Some(Refusal::from_denied(denied)),
+        (Err(Denied::Busy), Need::Identity) => Some(Refusal::from_denied(&Denied::Busy)),
         (Ok(who), Need::Read) if !access.may_read(who) => Some(Refusal::sign_in("reading")),
         (Ok(who), Need::Run) if !access.may_run(who) => Some(match who {
             Identity::Anonymous => Refusal::sign_in("running examples"),
@@ -131,6 +148,12 @@ impl Refusal {
                 message: format!("The credentials sent were not accepted: {why}."),
                 hint: None,
             },
+            Denied::Busy => Refusal {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                heading: "Busy",
+                message: format!("{denied}."),
+                hint: None,
+            },
             Denied::UntrustedProxy { .. } => Refusal {
                 status: StatusCode::FORBIDDEN,
                 heading: "Request not trusted",
@@ -153,6 +176,9 @@ impl Refusal {
             }
         }
         response.insert_header((header::CACHE_CONTROL, "no-store"));
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, "1"));
+        }
         let mut message = self.message;
         if path.starts_with("/api/") {
             if let Some(hint) = &self.hint {
@@ -217,6 +243,9 @@ fn how_to_sign_in(state: &AppState) -> String {
             "the site's single sign-on (a reverse proxy that sets {header})"
         ));
     }
+    if ways.is_empty() {
+        return "Nobody signs in on this site.".into();
+    }
     format!("Sign in with {}.", ways.join(", or "))
 }
 
@@ -252,7 +281,13 @@ pub async fn login(
             hint: None,
         }
         .respond(&state, "/login", ""),
-        _ => Refusal::sign_in("this").respond(&state, "/login", ""),
+        _ => Refusal {
+            status: StatusCode::UNAUTHORIZED,
+            heading: "Sign in",
+            message: "Sign in with your user name and password to go on.".into(),
+            hint: None,
+        }
+        .respond(&state, "/login", ""),
     }
 }
 
@@ -261,6 +296,7 @@ pub async fn login(
 fn is_within(next: &str, home: &str) -> bool {
     let path = next.split('?').next().unwrap_or_default();
     next.starts_with(home)
+        && next.chars().all(|c| c.is_ascii_graphic())
         && !next.starts_with("//")
         && !next.contains('\\')
         && !path

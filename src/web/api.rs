@@ -22,8 +22,9 @@ pub async fn snippets(
     };
     let page = page.trim_matches('/');
     if snapshot.page(page).is_none() {
+        let base = &state.config.base_path;
         return Err(ApiError::NotFound(format!(
-            "there is no page /{page}; GET /api/snippets without ?page= lists every page's blocks"
+            "there is no page {base}/{page}; GET {base}/api/snippets without ?page= lists every page's blocks"
         )));
     }
     let on_page: Vec<_> = snapshot

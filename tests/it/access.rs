@@ -328,6 +328,7 @@ async fn login_signs_in_and_goes_back_only_within_the_site() {
         ("https://evil.example/", "/"),
         ("/%5C%5Cevil.example", "/"),
         ("/a/../../x", "/"),
+        ("/%09/evil.example", "/"),
         ("/%2E%2E/x", "/"),
         ("/search?q=lock", "/search?q=lock"),
     ] {

@@ -216,7 +216,7 @@ async fn huge_post_bodies_are_refused_with_413_before_anything_runs() {
 /// Random request targets: path segments of bytes that matter to routing
 /// (dots, slashes, backslashes, percent signs, NUL, non-ASCII), percent-
 /// encoded where HTTP requires it, with random methods.
-fn request_target() -> impl Strategy<Value = (String, String)> {
+fn request_target(prefixes: Vec<&'static str>) -> impl Strategy<Value = (String, String)> {
     let byte = prop_oneof![
         4 => prop::sample::select(b"aZ09-_.~".to_vec()),
         2 => Just(b'.'),
@@ -226,15 +226,7 @@ fn request_target() -> impl Strategy<Value = (String, String)> {
         1 => any::<u8>(),
     ];
     let segment = prop::collection::vec(byte, 0..12);
-    let prefix = prop::sample::select(vec![
-        "/",
-        "/static/",
-        "/api/",
-        "/api/run/",
-        "/api/snippets",
-        "/guide/",
-        "/healthz",
-    ]);
+    let prefix = prop::sample::select(prefixes);
     let method = prop::sample::select(vec!["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"]);
     let query = prop::option::of(prop::collection::vec(any::<u8>(), 0..24));
     (method, prefix, prop::collection::vec(segment, 0..5), query).prop_map(
@@ -273,7 +265,17 @@ fn encode(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn fuzzed_request_targets_never_get_a_5xx() {
     let app = spawn_app(&fixture("site")).await;
-    let strategy = request_target();
+    let strategy = request_target(vec![
+        "/",
+        "/static/",
+        "/api/",
+        "/api/run/",
+        "/api/snippets",
+        "/api/search",
+        "/search",
+        "/guide/",
+        "/healthz",
+    ]);
     let mut runner = TestRunner::new_with_rng(
         ProptestConfig::default(),
         TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
@@ -287,6 +289,94 @@ async fn fuzzed_request_targets_never_get_a_5xx() {
         assert!(status < 500, "{method} {target}: {status}");
     }
     assert_alive(&app).await;
+}
+
+/// Page titles of the `site` fixture, which a stranger must never see when
+/// reading is restricted.
+const SITE_TITLES: [&str; 6] = [
+    "Alpha",
+    "Beta from heading",
+    "Install",
+    "Usage",
+    "Guide",
+    "Fixture site",
+];
+
+#[tokio::test]
+async fn fuzzed_requests_to_a_private_site_reveal_nothing_without_signing_in() {
+    let app = spawn_app_with(&fixture("site"), |config| {
+        config.base_path = "/docs".into();
+        config.access = rundocs::config::AccessConfig {
+            read: rundocs::config::AccessLevel::Restricted,
+            run: rundocs::config::AccessLevel::Restricted,
+            proxy_user_header: Some("x-forwarded-user".parse().unwrap()),
+            // Nobody is trusted: the header sent below is never believed.
+            trusted_proxies: Vec::new(),
+            ..Default::default()
+        };
+    })
+    .await;
+    let strategy = request_target(vec![
+        "/",
+        "/docs",
+        "/docs/",
+        "/docsx/",
+        "/docs/static/",
+        "/docs/%73tatic/",
+        "/docs/static/..",
+        "/docs/api/",
+        "/docs/api/run/",
+        "/docs/api/%72un/",
+        "/docs/api/snippets",
+        "/docs/api/search",
+        "/docs/api/session",
+        "/docs/search",
+        "/docs/login",
+        "/docs/guide/",
+        "/docs/healthz",
+        "/docs/metrics",
+    ]);
+    let mut runner = TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
+    );
+    let mut open = 0;
+    for i in 0..1500 {
+        let (method, target) = strategy.new_tree(&mut runner).unwrap().current();
+        let spoof = if i % 2 == 0 {
+            "X-Forwarded-User: admin\r\n"
+        } else {
+            ""
+        };
+        let request =
+            format!("{method} {target} HTTP/1.1\r\nHost: x\r\n{spoof}Connection: close\r\n\r\n");
+        let answer = raw(&app, request.as_bytes()).await;
+        let status = status_of(&answer)
+            .unwrap_or_else(|| panic!("no answer to {method} {target}: {answer:?}"));
+        assert!(status < 500, "{method} {target}: {status}");
+        for title in SITE_TITLES {
+            assert!(
+                !answer.contains(title),
+                "{method} {target} shows {title:?}: {answer}"
+            );
+        }
+        assert!(
+            !answer.contains("nav-tree") && !answer.contains("data-snippet-id"),
+            "{method} {target}: {answer}"
+        );
+        if status == 200 {
+            open += 1;
+            let path = target.split('?').next().unwrap();
+            assert!(
+                path == "/docs/healthz"
+                    || path == "/docs/api/session"
+                    || path.starts_with("/docs/static/"),
+                "{method} {target} answered 200 to a stranger: {answer}"
+            );
+        }
+    }
+    assert!(open > 0, "the open routes answered");
+    assert_eq!(app.get("/docs/healthz").await.status(), 200);
 }
 
 #[tokio::test]

@@ -185,3 +185,32 @@ fn slugs_are_url_safe() {
     assert_eq!(slugify("  --  "), "section");
     assert_eq!(slugify("Ünïcode names"), "ünïcode-names");
 }
+
+#[test]
+fn links_and_images_to_site_paths_get_the_base_path_in_headings_too() {
+    let markdown = "## See [locks](/locks)\n\n[a](/a) [b](//host/b) [c](https://x.test/c) [d](d) ![i](/i.png)\n";
+    let rendered = render(
+        markdown,
+        PageContext {
+            base_path: "/docs",
+            ..context()
+        },
+    )
+    .expect("renders");
+    for expected in [
+        "href=\"/docs/locks\"",
+        "href=\"/docs/a\"",
+        "href=\"//host/b\"",
+        "href=\"https://x.test/c\"",
+        "href=\"d\"",
+        "src=\"/docs/i.png\"",
+    ] {
+        assert!(
+            rendered.html.contains(expected),
+            "{expected} in {}",
+            rendered.html
+        );
+    }
+    let root = render_ok(markdown);
+    assert!(root.html.contains("href=\"/locks\"") && root.html.contains("href=\"/a\""));
+}
