@@ -7,6 +7,7 @@
 //! last good version (from the previous snapshot) with a banner naming the
 //! error; a page that never loaded shows an error page instead.
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::web::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +27,7 @@ use super::templates::{
 use crate::config::{AccessLevel, Config, MAX_TIMEOUT_S};
 use crate::content::snippet::hex_prefix;
 use crate::content::{self, ContentProblem, Snippet, SourcePage};
-use crate::search::{SearchIndex, SearchSection};
+use crate::search::{PendingIndex, SearchSection};
 
 /// A page ready to serve.
 #[derive(Debug, Clone)]
@@ -55,7 +56,8 @@ pub struct Snapshot {
     problems: Vec<ContentProblem>,
     /// The last source of each file that rendered, by file path.
     good_sources: HashMap<String, SourcePage>,
-    search: SearchIndex,
+    /// Built on a thread of its own after the pages: pages serve at once.
+    search: Arc<PendingIndex>,
 }
 
 /// A page rendered from markdown, before it goes into a template.
@@ -170,14 +172,7 @@ impl Snapshot {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
-        let indexing_started = std::time::Instant::now();
-        let search =
-            SearchIndex::build(search_sections(&built)).context("cannot build the search index")?;
-        tracing::debug!(
-            sections = search.len(),
-            elapsed_ms = indexing_started.elapsed().as_secs_f64() * 1e3,
-            "search index built"
-        );
+        let search = PendingIndex::start(search_sections(&built));
         let good_sources = built
             .into_iter()
             .map(|page| (page.source.file.clone(), page.source))
@@ -240,8 +235,8 @@ impl Snapshot {
         ])
     }
 
-    /// The full-text index of this snapshot's pages.
-    pub fn search(&self) -> &SearchIndex {
+    /// The full-text index of this snapshot's pages (maybe still being built).
+    pub fn search(&self) -> &PendingIndex {
         &self.search
     }
 
@@ -400,7 +395,7 @@ fn render_all(
 /// grammars' compiled regexes, each page's intermediate HTML). glibc keeps
 /// freed memory for later; hand it back, so a server's resident memory is
 /// what it serves from rather than the peak of its last build.
-fn return_free_memory_to_the_system() {
+pub(crate) fn return_free_memory_to_the_system() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory of glibc's heap.
     unsafe {

@@ -15,6 +15,7 @@
 //! counts a little for every section, so that a query naming the page and a
 //! detail finds the section with the detail.
 mod excerpt;
+mod pending;
 
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
@@ -23,6 +24,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
 pub use excerpt::{excerpt_html, QueryWords};
+pub use pending::PendingIndex;
 
 /// One section of one page, as the index sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,6 +36,13 @@ pub struct ApiHit<'a> {
     pub url: String,
 }
 
+/// The index failed to build (logged when it did).
+fn index_missing() -> ApiError {
+    ApiError::Unavailable(
+        "search is unavailable: the index could not be built (see the server log)".into(),
+    )
+}
+
 /// Where a hit links to.
 fn hit_url(base_path: &str, hit: &SearchHit<'_>) -> String {
     let section = hit.section;
@@ -57,8 +64,9 @@ pub async fn api(
             "limit={limit} is out of range; ask for 1 to {API_MAX_HITS} hits"
         )));
     }
-    let snapshot = state.snapshot.load();
-    let hits = snapshot.search().search(&query.q, limit);
+    let snapshot = state.snapshot.load_full();
+    let index = snapshot.search().ready().await.ok_or_else(index_missing)?;
+    let hits = index.search(&query.q, limit);
     let base_path = &state.config.base_path;
     let body: Vec<ApiHit<'_>> = hits
         .iter()
@@ -81,8 +89,9 @@ pub async fn page(
     state: web::Data<AppState>,
     query: web::Query<SearchQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let snapshot = state.snapshot.load();
-    let hits = snapshot.search().search(&query.q, PAGE_HITS);
+    let snapshot = state.snapshot.load_full();
+    let index = snapshot.search().ready().await.ok_or_else(index_missing)?;
+    let hits = index.search(&query.q, PAGE_HITS);
     let base_path = &state.config.base_path;
     let chrome = state.chrome(snapshot.generation);
     let template = SearchTemplate {
