@@ -1,5 +1,5 @@
 //! The words of a query, and the excerpt of a hit with those words marked.
-use tantivy::tokenizer::TextAnalyzer;
+use tantivy::tokenizer::{Language, LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer};
 
 use super::{SearchSection, MAX_QUERY_BYTES};
 use crate::render::highlight::escape_html;
@@ -13,6 +13,34 @@ pub struct QueryWord {
     pub lower: String,
     /// The reader may still be typing it: it also matches words it begins.
     pub is_prefix: bool,
+}
+
+/// The ways text is split into words: as prose is indexed (stemmed), as
+/// code is (lowercased), and one that drops English stop words.
+#[derive(Clone)]
+pub struct Analyzers {
+    pub stemmed: TextAnalyzer,
+    pub plain: TextAnalyzer,
+    stop: TextAnalyzer,
+}
+
+impl Analyzers {
+    pub fn new(stemmed: TextAnalyzer, plain: TextAnalyzer) -> Analyzers {
+        let stop_words =
+            StopWordFilter::new(Language::English).expect("tantivy has English stop words");
+        Analyzers {
+            stemmed,
+            plain,
+            stop: TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(LowerCaser)
+                .filter(stop_words)
+                .build(),
+        }
+    }
+
+    fn is_stop_word(&mut self, word: &str) -> bool {
+        tokens(&mut self.stop, word).is_empty()
+    }
 }
 
 /// The words of a query, as searched for.
@@ -32,11 +60,13 @@ const EXCERPT_BYTES: usize = 200;
 const LEAD_BYTES: usize = 50;
 
 impl QueryWords {
-    /// Splits `query` the way the index splits text.
-    pub fn parse(query: &str, stemmed: &mut TextAnalyzer, plain: &mut TextAnalyzer) -> QueryWords {
+    /// Splits `query` the way the index splits text. Stop words (`the`,
+    /// `of`, ...) are left out when the query has other words, unless still
+    /// being typed (`th` may become `thread`).
+    pub fn parse(query: &str, analyzers: &mut Analyzers) -> QueryWords {
         let query = truncate(query, MAX_QUERY_BYTES);
-        let stems = tokens(stemmed, query);
-        let lowers = tokens(plain, query);
+        let stems = tokens(&mut analyzers.stemmed, query);
+        let lowers = tokens(&mut analyzers.plain, query);
         let still_typing = !query.ends_with(|c: char| c.is_whitespace());
         let count = stems.len().min(lowers.len());
         let mut words: Vec<QueryWord> = Vec::new();
@@ -52,6 +82,14 @@ impl QueryWords {
                 lower,
                 is_prefix,
             });
+        }
+        let stop: Vec<bool> = words
+            .iter()
+            .map(|w| !w.is_prefix && analyzers.is_stop_word(&w.lower))
+            .collect();
+        if stop.contains(&false) {
+            let mut keep = stop.iter().map(|s| !s);
+            words.retain(|_| keep.next().unwrap_or(true));
         }
         words.truncate(MAX_WORDS);
         QueryWords { words }

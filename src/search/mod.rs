@@ -20,10 +20,9 @@ mod pending;
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
-use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
-pub use excerpt::{excerpt_html, QueryWords};
+pub use excerpt::{excerpt_html, Analyzers, QueryWords};
 pub use pending::PendingIndex;
 
 /// One section of one page, as the index sees it.
@@ -53,8 +52,7 @@ pub struct SearchIndex {
     sections: Vec<SearchSection>,
     reader: IndexReader,
     fields: Fields,
-    stemmed: TextAnalyzer,
-    plain: TextAnalyzer,
+    analyzers: Analyzers,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -152,8 +150,7 @@ impl SearchIndex {
                 .expect("tantivy registers its default analyzers")
         };
         Ok(SearchIndex {
-            stemmed: analyzer("en_stem"),
-            plain: analyzer("default"),
+            analyzers: Analyzers::new(analyzer("en_stem"), analyzer("default")),
             sections,
             reader,
             fields,
@@ -162,7 +159,8 @@ impl SearchIndex {
 
     /// The `limit` best sections for `query`; none for a query with no words.
     pub fn search(&self, query: &str, limit: usize) -> Vec<SearchHit<'_>> {
-        let words = QueryWords::parse(query, &mut self.stemmed.clone(), &mut self.plain.clone());
+        let mut analyzers = self.analyzers.clone();
+        let words = QueryWords::parse(query, &mut analyzers);
         let Some(tantivy_query) = self.query(&words) else {
             return Vec::new();
         };
@@ -182,7 +180,7 @@ impl SearchIndex {
                 Some(SearchHit {
                     section,
                     score,
-                    excerpt_html: excerpt_html(section, &words, &mut self.stemmed.clone()),
+                    excerpt_html: excerpt_html(section, &words, &mut analyzers.stemmed),
                 })
             })
             .collect()

@@ -131,7 +131,7 @@ fn an_excerpt_comes_from_the_code_when_the_code_matches_more_words() {
     let hits = index.search("release_the_lock ", 10);
     assert_eq!(
         hits[0].excerpt_html,
-        "PyGILState_Ensure(); <mark>release</mark>_<mark>the</mark>_<mark>lock</mark>()"
+        "PyGILState_Ensure(); <mark>release</mark>_the_<mark>lock</mark>()"
     );
 }
 
@@ -190,4 +190,20 @@ fn a_long_text_is_cut_around_the_matches() {
     );
     assert!(excerpt.contains("<mark>needle</mark>"), "{excerpt}");
     assert!(excerpt.len() < 260, "{excerpt}");
+}
+
+#[test]
+fn stop_words_are_left_out_unless_they_are_all_there_is() {
+    let index = index();
+    let with = index.search("the deadlock ", 10);
+    let without = index.search("deadlock ", 10);
+    assert_eq!(pages(&with), pages(&without));
+    assert!(
+        !with[0].excerpt_html.contains("<mark>The</mark>"),
+        "{}",
+        with[0].excerpt_html
+    );
+    // Alone, a stop word is searched for; still being typed, it may be a prefix.
+    assert!(!index.search("the ", 10).is_empty());
+    assert_eq!(pages(&index.search("waits fo", 10)), ["deadlock#the-hang"]);
 }
