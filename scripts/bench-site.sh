@@ -392,8 +392,8 @@ results = []
 for run in range(runs):
     port = free_port()
     # rundocs=info adds the one "content loaded ... elapsed_ms" line.
-    # and snapshot=debug its "search index built ... elapsed_ms" line.
-    env = dict(os.environ, RUNDOCS_LOG="warn,rundocs=info,rundocs::render::snapshot=debug", NO_COLOR="1")
+    # and search=debug its "search index built ... elapsed_ms" line.
+    env = dict(os.environ, RUNDOCS_LOG="warn,rundocs=info,rundocs::search=debug", NO_COLOR="1")
     started = time.perf_counter()
     proc = subprocess.Popen([binary, *content_args, "--bind", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)

@@ -47,8 +47,10 @@ function watchFailures(page) {
   const failures = [];
   page.on("requestfailed", (request) => {
     const error = request.failure()?.errorText;
-    // Leaving a page ends its live-reload stream.
-    if (request.url().endsWith("/api/live-reload") && error === "net::ERR_ABORTED") return;
+    // Leaving a page ends its live-reload stream, and the page stops reading
+    // a run's stream at its `end` event, maybe before the server closes it.
+    const stream = request.url().endsWith("/api/live-reload") || request.url().includes("/api/run/");
+    if (stream && error === "net::ERR_ABORTED") return;
     failures.push(`${request.url()} failed: ${error}`);
   });
   page.on("response", (response) => {
