@@ -87,7 +87,7 @@ fn read_only(path: &str, route: Route) -> actix_web::Resource {
         .default_service(web::to(read_only_method))
 }
 
-async fn read_only_method(request: HttpRequest) -> HttpResponse {
+pub(crate) async fn read_only_method(request: HttpRequest) -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, "GET, HEAD"))
         .content_type("text/plain; charset=utf-8")
@@ -153,10 +153,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .default_service(web::to(api::unknown_route)),
         )
-        .service(read_only("/static/{file}", get_or_head().to(assets::serve)))
+        // In a scope, so page requests skip the pattern match (a regex).
+        .service(
+            web::scope("/static").service(read_only("/{file}", get_or_head().to(assets::serve))),
+        )
         .service(read_only("/search", get_or_head().to(search::page)))
         .service(read_only("/login", get_or_head().to(access::login)))
         .service(read_only("/", get_or_head().to(pages::index)))
-        .service(read_only("/{path:.+}", get_or_head().to(pages::page)))
-        .default_service(web::to(pages::not_found));
+        // Every other path is a page or the 404 page: looked up in the
+        // snapshot by the handler, with no pattern to match.
+        .default_service(web::to(pages::page));
 }

@@ -1,6 +1,6 @@
 //! Pages: a lookup in the snapshot, with ETag revalidation.
 use actix_web::http::header::{self, EntityTag, IfNoneMatch};
-use actix_web::http::StatusCode;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::AppState;
@@ -13,15 +13,18 @@ pub async fn index(state: web::Data<AppState>, request: HttpRequest) -> HttpResp
     respond(&request, &snapshot, page)
 }
 
-/// `GET /{path}`: the article at `path`; `path/` redirects to `path`.
-pub async fn page(
-    state: web::Data<AppState>,
-    request: HttpRequest,
-    path: web::Path<String>,
-) -> HttpResponse {
+/// `GET /{path}`: the article at `path`; `path/` and `path.md` redirect
+/// to `path`; anything else is the 404 page. The route table's fallback,
+/// so it also answers the methods other than GET and HEAD, with 405.
+pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return super::read_only_method(request).await;
+    }
     let snapshot = state.snapshot.load();
-    let path = path.into_inner();
-    if let Some(page) = snapshot.page(&path) {
+    // Below the base path, decoded as the router decodes it (all but `%2F`,
+    // `%25` and `%2B`), without its leading `/`.
+    let path = request.match_info().unprocessed().trim_start_matches('/');
+    if let Some(page) = snapshot.page(path) {
         return respond(&request, &snapshot, page);
     }
     let canonical = path.trim_end_matches('/');
@@ -35,12 +38,6 @@ pub async fn page(
             ))
             .finish();
     }
-    respond(&request, &snapshot, snapshot.not_found())
-}
-
-/// Anything no route matched.
-pub async fn not_found(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
-    let snapshot = state.snapshot.load();
     respond(&request, &snapshot, snapshot.not_found())
 }
 
