@@ -179,6 +179,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
             std::num::NonZeroU32::new(config.run.rate_limit_per_minute)
                 .expect("validated as non-zero"),
         ),
+        refusals: crate::web::refusals::Refusals::new(),
         generations,
         shutting_down,
         live_reload: config.watch,

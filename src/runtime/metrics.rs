@@ -100,11 +100,12 @@ impl RunMetrics {
         self.threads_left_running.set(count);
     }
 
-    /// The text exposition, with the queue depth read now.
+    /// The text exposition, with the queue depth read now, without the
+    /// closing `# EOF` (the caller may add other metrics first).
     pub fn render(&self, queue_depth: usize) -> String {
         self.queue_depth.set(queue_depth as i64);
         let mut text = String::new();
-        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+        prometheus_client::encoding::text::encode_registry(&mut text, &self.registry)
             .expect("writing to a String cannot fail");
         text
     }

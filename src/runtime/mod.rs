@@ -199,7 +199,7 @@ impl Runtime {
         self.jobs.len()
     }
 
-    /// Prometheus text of the run metrics.
+    /// Prometheus text of the run metrics (without the closing `# EOF`).
     pub fn metrics_text(&self) -> String {
         self.metrics.render(self.queue_depth())
     }

@@ -18,6 +18,7 @@ use askama::Template;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::refusals::Reason;
 use super::AppState;
 use crate::access::{Denied, Identity};
 use crate::render::templates::AccessDeniedTemplate;
@@ -97,6 +98,11 @@ pub async fn guard(
         _ => None,
     };
     if let Some(refusal) = refusal {
+        state.refusals.count(match refusal.status {
+            StatusCode::UNAUTHORIZED => Reason::SignIn,
+            StatusCode::SERVICE_UNAVAILABLE => Reason::SignInBusy,
+            _ => Reason::Forbidden,
+        });
         let back = request
             .uri()
             .path_and_query()

@@ -26,6 +26,7 @@ pub mod assets;
 pub mod error;
 pub mod live_reload;
 pub mod pages;
+pub mod refusals;
 pub mod request_shape;
 pub mod run;
 pub mod run_access;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub runtime: Arc<Runtime>,
     /// Runs per client address.
     pub run_rate: run_access::RunRateLimit,
+    /// Refused requests, by reason, for `/metrics`.
+    pub refusals: refusals::Refusals,
     /// The current snapshot generation; changes when `--watch` rebuilds.
     pub generations: watch::Receiver<u64>,
     /// Becomes `true` when the server is shutting down, so streams end.

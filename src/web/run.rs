@@ -13,6 +13,7 @@ use futures_util::stream;
 use serde_json::json;
 
 use super::error::ApiError;
+use super::refusals::Reason;
 use super::{run_access, sse, AppState};
 use crate::content::Snippet;
 use crate::render::Snapshot;
@@ -26,7 +27,8 @@ pub async fn run(
     http: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    run_access::reject_cross_site(&http)?;
+    run_access::reject_cross_site(&http)
+        .inspect_err(|_| state.refusals.count(Reason::CrossSite))?;
     let snapshot = state.snapshot.load();
     let snippet = snapshot.snippet(&id).ok_or_else(|| {
         ApiError::NotFound(format!(
@@ -46,12 +48,18 @@ pub async fn run(
         .config
         .access
         .client_address(http.peer_addr().map(|addr| addr.ip()), forwarded_for);
-    state.run_rate.check(client)?;
+    state
+        .run_rate
+        .check(client)
+        .inspect_err(|_| state.refusals.count(Reason::RateLimited))?;
     let handle = state
         .runtime
         .submit(run_request(&snapshot, snippet))
         .map_err(|error| match error {
-            SubmitError::QueueFull(_) => ApiError::Busy(error.to_string()),
+            SubmitError::QueueFull(_) => {
+                state.refusals.count(Reason::QueueFull);
+                ApiError::Busy(error.to_string())
+            }
             SubmitError::ShuttingDown => ApiError::Unavailable(error.to_string()),
         })?;
     Ok(sse::response(event_stream(handle)))
@@ -164,7 +172,10 @@ pub async fn wrong_method(request: actix_web::HttpRequest) -> HttpResponse {
 
 /// `GET /metrics`: Prometheus text.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut text = state.runtime.metrics_text();
+    state.refusals.encode(&mut text);
+    text.push_str("# EOF\n");
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.runtime.metrics_text())
+        .body(text)
 }

@@ -346,3 +346,47 @@ async fn an_open_site_ignores_credentials_it_does_not_need() {
     assert_eq!(app.json("/api/session").await["can_run"], true);
     assert_eq!(AccessConfig::default().read, AccessLevel::Open);
 }
+
+#[tokio::test]
+async fn refusals_are_counted_by_reason_in_metrics() {
+    let mut config = access(AccessLevel::Open, AccessLevel::Restricted);
+    config.runners = vec!["alice".into()];
+    let app = app_with(config).await;
+    let count = |text: &str, reason: &str| -> f64 {
+        let prefix = format!("rundocs_refusals_total{{reason=\"{reason}\"}} ");
+        text.lines()
+            .find_map(|line| line.strip_prefix(&prefix)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+    };
+    let before = app.get("/metrics").await.text().await.unwrap();
+    for reason in [
+        "sign_in",
+        "forbidden",
+        "sign_in_busy",
+        "cross_site",
+        "rate_limited",
+        "queue_full",
+    ] {
+        assert_eq!(count(&before, reason), 0.0, "{reason}");
+    }
+    let id = snippet_id(&app, "basics", "hello").await;
+    for _ in 0..2 {
+        assert_eq!(
+            run_as(&app, &id, None).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let bob = basic("bob", PASSWORD);
+    assert_eq!(
+        run_as(&app, &id, Some(&bob)).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let after = app.get("/metrics").await.text().await.unwrap();
+    assert_eq!(count(&after, "sign_in"), 2.0);
+    assert_eq!(count(&after, "forbidden"), 1.0);
+    assert!(
+        after.trim_end().ends_with("# EOF"),
+        "one exposition: {after}"
+    );
+    assert_eq!(after.matches("# EOF").count(), 1);
+}

@@ -73,6 +73,55 @@ async fn runs_per_client_are_rate_limited_with_retry_after() {
     );
     // Pages are not limited.
     app.page("/basics", 200).await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("rundocs_refusals_total{reason=\"rate_limited\"} 1\n"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_run_rate() {
+    let app = spawn_app_with(&fixture("run"), |c| {
+        c.run.rate_limit_per_minute = 1;
+        c.access.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    })
+    .await;
+    let id = snippet_id(&app, "basics", "hello").await;
+    let from = |client: &'static str| [("x-forwarded-for", client)];
+    assert_eq!(post(&app, &id, &from("203.0.113.1")).await.status(), 200);
+    assert_eq!(post(&app, &id, &from("203.0.113.1")).await.status(), 429);
+    // The last entry is the one the proxy saw; what the client wrote before it is not believed.
+    assert_eq!(
+        post(&app, &id, &from("203.0.113.1, 203.0.113.2"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        post(&app, &id, &from("203.0.113.9, 203.0.113.2"))
+            .await
+            .status(),
+        429
+    );
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_address_changes_nothing() {
+    let app = spawn_app_with(&fixture("run"), |c| c.run.rate_limit_per_minute = 1).await;
+    let id = snippet_id(&app, "basics", "hello").await;
+    assert_eq!(
+        post(&app, &id, &[("x-forwarded-for", "203.0.113.1")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        post(&app, &id, &[("x-forwarded-for", "203.0.113.2")])
+            .await
+            .status(),
+        429
+    );
 }
 
 #[tokio::test]
