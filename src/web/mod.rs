@@ -142,6 +142,13 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(read_only("/metrics", get_or_head().to(run::metrics)))
         .service(
             web::scope("/api")
+                // A query that does not parse (`limit=ten`) gets the API's JSON error.
+                .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                    error::ApiError::BadRequest(format!(
+                        "{error}; see the HTTP contract in the README"
+                    ))
+                    .into()
+                }))
                 .service(read_only("/snippets", get_or_head().to(api::snippets)))
                 .service(read_only("/search", get_or_head().to(search::api)))
                 .service(read_only("/session", get_or_head().to(access::session)))
