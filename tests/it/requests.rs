@@ -247,6 +247,14 @@ fn request_target(prefixes: Vec<&'static str>) -> impl Strategy<Value = (String,
     )
 }
 
+/// A proptest runner with a fixed seed, so a failure repeats.
+fn seeded_runner() -> TestRunner {
+    TestRunner::new_with_rng(
+        ProptestConfig::default(),
+        TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
+    )
+}
+
 /// Percent-encodes what may not appear raw in a request target (and, at
 /// random, leaves a `%` unescaped so malformed escapes are tried too).
 fn encode(bytes: &[u8]) -> String {
@@ -276,10 +284,7 @@ async fn fuzzed_request_targets_never_get_a_5xx() {
         "/guide/",
         "/healthz",
     ]);
-    let mut runner = TestRunner::new_with_rng(
-        ProptestConfig::default(),
-        TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
-    );
+    let mut runner = seeded_runner();
     for _ in 0..1500 {
         let (method, target) = strategy.new_tree(&mut runner).unwrap().current();
         let request = format!("{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -336,10 +341,7 @@ async fn fuzzed_requests_to_a_private_site_reveal_nothing_without_signing_in() {
         "/docs/healthz",
         "/docs/metrics",
     ]);
-    let mut runner = TestRunner::new_with_rng(
-        ProptestConfig::default(),
-        TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
-    );
+    let mut runner = seeded_runner();
     let mut open = 0;
     for i in 0..1500 {
         let (method, target) = strategy.new_tree(&mut runner).unwrap().current();
@@ -382,10 +384,7 @@ async fn fuzzed_requests_to_a_private_site_reveal_nothing_without_signing_in() {
 #[tokio::test]
 async fn fuzzed_raw_requests_never_crash_the_server() {
     let app = spawn_app(&fixture("site")).await;
-    let mut runner = TestRunner::new_with_rng(
-        ProptestConfig::default(),
-        TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
-    );
+    let mut runner = seeded_runner();
     // Mutations of a valid request: bytes replaced, inserted, cut.
     let valid =
         b"GET /alpha HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nConnection: close\r\n\r\n".to_vec();
