@@ -1,7 +1,6 @@
 //! Telling who a request comes from: proxy header, basic auth or bearer token.
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use actix_web::http::header::{HeaderMap, HeaderName, AUTHORIZATION};
@@ -11,6 +10,7 @@ use argon2::Argon2;
 use base64ct::{Base64, Encoding};
 use sha2::{Digest, Sha256};
 
+use super::slots::VerificationSlots;
 use super::AccessConfig;
 
 /// Who a request comes from.
@@ -56,20 +56,18 @@ pub struct Gate {
     wide_open: bool,
     /// SHA-256 of an `Authorization` value → the name it proved.
     verified: Mutex<HashMap<[u8; 32], String>>,
-    /// Verifications running now, and how many may.
-    verifying: AtomicUsize,
-    verifying_at_most: usize,
+    /// Password checks running now, one per core at most.
+    slots: VerificationSlots,
 }
 
 impl Gate {
     pub fn new(config: AccessConfig) -> Gate {
-        let verifying_at_most = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Gate {
             wide_open: config.is_wide_open(),
             config,
             verified: Mutex::new(HashMap::new()),
-            verifying: AtomicUsize::new(0),
-            verifying_at_most,
+            slots: VerificationSlots::new(cores),
         }
     }
 
@@ -83,7 +81,11 @@ impl Gate {
     ) -> Option<Result<Identity, Denied>> {
         if let Some(header) = &self.config.proxy_user_header {
             if let Some(value) = headers.get(header) {
-                return Some(self.proxy_user(header, value.as_bytes(), peer));
+                match self.proxy_user(header, value.as_bytes(), peer) {
+                    // An empty header names nobody: credentials may still.
+                    Ok(Identity::Anonymous) => {}
+                    named_or_refused => return Some(named_or_refused),
+                }
             }
         }
         let Some(authorization) = headers.get(AUTHORIZATION) else {
@@ -95,9 +97,8 @@ impl Gate {
 
     /// Who sent `headers` from `peer`. Verifying a new password or token is
     /// slow (argon2, by design): call this off the async threads. At most one
-    /// verification per core runs at once; beyond that the sender is asked to
-    /// retry ([`Denied::Busy`]), so a flood of made-up credentials costs CPU,
-    /// not memory.
+    /// check per core runs at once; others wait their turn, for a while
+    /// ([`VerificationSlots`]), then get [`Denied::Busy`].
     pub fn identify(&self, headers: &HeaderMap, peer: Option<IpAddr>) -> Result<Identity, Denied> {
         if let Some(known) = self.identify_quickly(headers, peer) {
             return known;
@@ -105,7 +106,7 @@ impl Gate {
         let authorization = headers
             .get(AUTHORIZATION)
             .expect("identify_quickly answers requests without Authorization");
-        let _slot = VerificationSlot::take(self).ok_or(Denied::Busy)?;
+        let _slot = self.slots.take().ok_or(Denied::Busy)?;
         let value = authorization.to_str().unwrap_or_default();
         let name = match value.split_once(' ') {
             Some((scheme, rest)) if scheme.eq_ignore_ascii_case("basic") => self.basic(rest.trim())?,
@@ -201,26 +202,6 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 fn unknown_user_hash() -> &'static str {
     static HASH: OnceLock<String> = OnceLock::new();
     HASH.get_or_init(|| hash_secret("no user has this hash").expect("hashing works"))
-}
-
-/// One of the [`Gate`]'s verification slots, given back when dropped.
-struct VerificationSlot<'a>(&'a AtomicUsize);
-
-impl<'a> VerificationSlot<'a> {
-    fn take(gate: &'a Gate) -> Option<VerificationSlot<'a>> {
-        gate.verifying
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                (n < gate.verifying_at_most).then_some(n + 1)
-            })
-            .ok()
-            .map(|_| VerificationSlot(&gate.verifying))
-    }
-}
-
-impl Drop for VerificationSlot<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
 }
 
 fn verify(secret: &str, hash: &str) -> bool {

@@ -12,6 +12,7 @@
 //! one). Verifying a hash takes tens of milliseconds by design, so a verified
 //! `Authorization` value is remembered (by its SHA-256) in [`Gate`].
 mod credentials;
+mod slots;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -1,10 +1,22 @@
 //! `GET /static/{file}`: the embedded assets. Hashed names are immutable for
 //! a year; plain names revalidate with their ETag.
 use actix_web::http::header::{self, EntityTag};
+use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::pages::matches_etag;
 use super::AppState;
+
+/// Any other path under `/static/`: 404 (405 for methods other than GET
+/// and HEAD), never a page.
+pub async fn not_an_asset(request: HttpRequest) -> HttpResponse {
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        return super::read_only_method(request).await;
+    }
+    HttpResponse::NotFound()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("no asset at {}\n", request.path()))
+}
 
 pub async fn serve(
     state: web::Data<AppState>,

@@ -165,7 +165,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         // In a scope, so page requests skip the pattern match (a regex).
         .service(
-            web::scope("/static").service(read_only("/{file}", get_or_head().to(assets::serve))),
+            web::scope("/static")
+                .service(read_only("/{file}", get_or_head().to(assets::serve)))
+                .default_service(web::to(assets::not_an_asset)),
         )
         .service(read_only("/search", get_or_head().to(search::page)))
         .service(read_only("/login", get_or_head().to(access::login)))

@@ -1,5 +1,7 @@
 //! Pages: a lookup in the snapshot, with ETag revalidation.
 use actix_web::http::header::{self, EntityTag, IfNoneMatch};
+use std::borrow::Cow;
+
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
@@ -21,9 +23,10 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
         return super::read_only_method(request).await;
     }
     let snapshot = state.snapshot.load();
-    // Below the base path, decoded as the router decodes it (all but `%2F`,
-    // `%25` and `%2B`), without its leading `/`.
-    let path = request.match_info().unprocessed().trim_start_matches('/');
+    // Below the base path, without its one leading `/`.
+    let routed = request.match_info().unprocessed();
+    let path = decode_reserved(routed.strip_prefix('/').unwrap_or(routed));
+    let path = path.as_ref();
     if let Some(page) = snapshot.page(path) {
         return respond(&request, &snapshot, page);
     }
@@ -39,6 +42,38 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
             .finish();
     }
     respond(&request, &snapshot, snapshot.not_found())
+}
+
+/// The router decodes every `%XX` in a path but `%2F`, `%25` and `%2B`
+/// (`/`, `%`, `+`); page paths are looked up fully decoded.
+fn decode_reserved(path: &str) -> Cow<'_, str> {
+    if !path.contains('%') {
+        return Cow::Borrowed(path);
+    }
+    let mut decoded = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find('%') {
+        decoded.push_str(&rest[..at]);
+        let escape = rest.get(at..at + 3).unwrap_or("");
+        let reserved = match escape.to_ascii_uppercase().as_str() {
+            "%2F" => Some('/'),
+            "%25" => Some('%'),
+            "%2B" => Some('+'),
+            _ => None,
+        };
+        match reserved {
+            Some(c) => {
+                decoded.push(c);
+                rest = &rest[at + 3..];
+            }
+            None => {
+                decoded.push('%');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    decoded.push_str(rest);
+    Cow::Owned(decoded)
 }
 
 fn respond(request: &HttpRequest, snapshot: &Snapshot, page: &ServedPage) -> HttpResponse {

@@ -418,3 +418,30 @@ async fn fuzzed_raw_requests_never_crash_the_server() {
     assert!(answered > 300, "only {answered} of 600 got an answer");
     assert_alive(&app).await;
 }
+
+#[tokio::test]
+async fn odd_spellings_of_paths_reach_what_they_name_and_nothing_else() {
+    let app = spawn_app(&fixture("site")).await;
+    for (method, target, status, body_has) in [
+        // Not assets, and not pages either.
+        ("GET", "/static/guide/install", 404, "no asset"),
+        ("GET", "/static/", 404, "no asset"),
+        ("GET", "/static", 404, "no asset"),
+        ("POST", "/static/guide/install", 405, "GET and HEAD"),
+        // One leading slash makes a page path; two do not.
+        ("GET", "//guide/install", 404, "Page not found"),
+        ("GET", "//", 308, "location: /\r\n"),
+        // Encoded characters are decoded as in any path.
+        ("GET", "/guide%2Finstall", 200, "Install"),
+        ("GET", "/guide/%69nstall", 200, "Install"),
+    ] {
+        let request = format!("{method} {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = raw(&app, request.as_bytes()).await;
+        assert_eq!(
+            status_of(&answer),
+            Some(status),
+            "{method} {target}: {answer}"
+        );
+        assert!(answer.contains(body_has), "{method} {target}: {answer}");
+    }
+}
