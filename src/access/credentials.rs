@@ -58,6 +58,7 @@ pub struct Gate {
     verified: Mutex<HashMap<[u8; 32], String>>,
     /// Password checks running now, one per core at most.
     slots: VerificationSlots,
+    unknown_user_hash: OnceLock<String>,
 }
 
 impl Gate {
@@ -68,6 +69,7 @@ impl Gate {
             config,
             verified: Mutex::new(HashMap::new()),
             slots: VerificationSlots::new(cores),
+            unknown_user_hash: OnceLock::new(),
         }
     }
 
@@ -155,7 +157,7 @@ impl Gate {
             Some(_) => Err(wrong()),
             None => {
                 // As slow as a known name, so timing does not tell names apart.
-                verify(password, unknown_user_hash());
+                verify(password, self.unknown_user_hash());
                 Err(wrong())
             }
         }
@@ -170,6 +172,24 @@ impl Gate {
             .ok_or_else(|| {
                 Denied::BadCredentials("the token matches none of `access.tokens`".into())
             })
+    }
+
+    /// A hash no password matches, checked for names that have none, made
+    /// with the cost settings of a configured user's hash so that it takes
+    /// as long to check.
+    fn unknown_user_hash(&self) -> &str {
+        self.unknown_user_hash.get_or_init(|| {
+            let params = self
+                .config
+                .users
+                .values()
+                .find_map(|hash| argon2::Params::try_from(&PasswordHash::new(hash).ok()?).ok())
+                .unwrap_or_default();
+            Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+                .hash_password(b"no user has this hash")
+                .map(|hash| hash.to_string())
+                .unwrap_or_default()
+        })
     }
 
     /// Nothing is restricted and nobody signs in: requests skip the gate.
@@ -196,12 +216,6 @@ impl Gate {
 
 fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
-}
-
-/// A hash no password matches, checked for names that have none.
-fn unknown_user_hash() -> &'static str {
-    static HASH: OnceLock<String> = OnceLock::new();
-    HASH.get_or_init(|| hash_secret("no user has this hash").expect("hashing works"))
 }
 
 fn verify(secret: &str, hash: &str) -> bool {
