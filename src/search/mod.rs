@@ -79,7 +79,7 @@ struct Fields {
 }
 
 /// How much a match in each field counts.
-const TITLE_BOOST: f32 = 3.0;
+const TITLE_BOOST: f32 = 4.0;
 const PAGE_TITLE_BOOST: f32 = 0.5;
 const HEADING_BOOST: f32 = 2.0;
 const TEXT_BOOST: f32 = 1.0;
