@@ -182,7 +182,6 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         refusals: crate::web::refusals::Refusals::new(),
         generations,
         shutting_down,
-        live_reload: config.watch,
     });
     let server = HttpServer::new(move || {
         App::new()

@@ -53,7 +53,6 @@ const REMEMBERED_CREDENTIALS: usize = 1024;
 /// The access settings, with a memory of credentials already verified.
 pub struct Gate {
     pub config: AccessConfig,
-    wide_open: bool,
     /// SHA-256 of an `Authorization` value → the name it proved.
     verified: Mutex<HashMap<[u8; 32], String>>,
     /// Password checks running now, one per core at most.
@@ -65,7 +64,6 @@ impl Gate {
     pub fn new(config: AccessConfig) -> Gate {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Gate {
-            wide_open: config.is_wide_open(),
             config,
             verified: Mutex::new(HashMap::new()),
             slots: VerificationSlots::new(cores),
@@ -190,11 +188,6 @@ impl Gate {
                 .map(|hash| hash.to_string())
                 .unwrap_or_default()
         })
-    }
-
-    /// Nothing is restricted and nobody signs in: requests skip the gate.
-    pub fn is_wide_open(&self) -> bool {
-        self.wide_open
     }
 
     fn remembered(&self, key: &[u8; 32]) -> Option<String> {

@@ -24,7 +24,7 @@ use super::templates::{
     render_split, Chrome, ContentErrorTemplate, IndexEntry, IndexGroupView, IndexTemplate, Link,
     NotFoundTemplate, PageTemplate, SplitPage,
 };
-use crate::config::{AccessLevel, Config, MAX_TIMEOUT_S};
+use crate::config::{Config, MAX_TIMEOUT_S};
 use crate::content::snippet::hex_prefix;
 use crate::content::{self, ContentProblem, Snippet, SourcePage};
 use crate::search::{PendingIndex, SearchSection};
@@ -101,14 +101,7 @@ impl Snapshot {
         }
 
         let generation = previous.map_or(1, |p| p.generation + 1);
-        let chrome = Chrome {
-            site_title: &config.title,
-            assets,
-            generation,
-            live_reload: config.watch,
-            base: &config.base_path,
-            runs_restricted: config.access.run == AccessLevel::Restricted,
-        };
+        let chrome = Chrome::new(config, assets, generation);
         let nav_pages: Vec<NavPage<'_>> = built
             .iter()
             .map(|page| NavPage {
@@ -172,7 +165,7 @@ impl Snapshot {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
-        let search = PendingIndex::start(search_sections(&built));
+        let search = PendingIndex::start(search_sections(&mut built));
         let good_sources = built
             .into_iter()
             .map(|page| (page.source.file.clone(), page.source))
@@ -334,18 +327,21 @@ impl ServedPage {
     }
 }
 
-/// Every section of every page, for the search index.
-fn search_sections(built: &[BuiltPage]) -> Vec<SearchSection> {
+/// Every section of every page, for the search index: taken from the
+/// pages (nothing else needs them), not copied.
+fn search_sections(built: &mut [BuiltPage]) -> Vec<SearchSection> {
     built
-        .iter()
+        .iter_mut()
         .flat_map(|page| {
-            page.markdown.sections.iter().map(|section| SearchSection {
-                page: page.source.url_path.clone(),
-                title: page.title.clone(),
-                heading: section.heading.clone(),
-                anchor: section.anchor.clone(),
-                text: section.text.clone(),
-                code: section.code.clone(),
+            let sections = std::mem::take(&mut page.markdown.sections);
+            let (url_path, title) = (&page.source.url_path, &page.title);
+            sections.into_iter().map(move |section| SearchSection {
+                page: url_path.clone(),
+                title: title.clone(),
+                heading: section.heading,
+                anchor: section.anchor,
+                text: section.text,
+                code: section.code,
             })
         })
         .collect()

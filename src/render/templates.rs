@@ -3,9 +3,11 @@
 //! Every template extends `base.html`, which leaves a marker where the shared
 //! sidebar goes; [`render_split`] renders a template and cuts it at the marker.
 use askama::Template;
+use serde::Serialize;
 
 use super::assets::AssetUrls;
 use super::markdown::TocEntry;
+use crate::config::{AccessLevel, Config};
 use crate::content::ContentProblem;
 
 /// Where the layout leaves room for the sidebar.
@@ -23,6 +25,20 @@ pub struct Chrome<'a> {
     pub base: &'a str,
     /// Runs need signing in: pages ask who the reader is before offering Run.
     pub runs_restricted: bool,
+}
+
+impl<'a> Chrome<'a> {
+    /// The layout's data for the site `config` describes, at `generation`.
+    pub fn new(config: &'a Config, assets: &'a AssetUrls, generation: u64) -> Chrome<'a> {
+        Chrome {
+            site_title: &config.title,
+            assets,
+            generation,
+            live_reload: config.watch,
+            base: &config.base_path,
+            runs_restricted: config.access.run == AccessLevel::Restricted,
+        }
+    }
 }
 
 /// A link to another page.
@@ -82,14 +98,19 @@ pub struct NotFoundTemplate<'a> {
     pub chrome: &'a Chrome<'a>,
 }
 
-/// One hit on the search page.
-#[derive(Debug)]
+/// One search hit, as `/api/search` returns it and the search page shows it.
+#[derive(Debug, Serialize)]
 pub struct SearchHitView<'a> {
-    pub url: String,
+    /// URL path of the page, as in `/api/snippets` (no leading `/`).
+    pub path: &'a str,
     pub title: &'a str,
+    /// The section's heading; empty for the text before the first heading.
     pub heading: &'a str,
-    /// Escaped text with `<mark>`s, from [`crate::search`].
-    pub excerpt_html: String,
+    /// HTML-escaped text with the matched words in `<mark>`, from [`crate::search`].
+    pub excerpt: &'a str,
+    pub score: f32,
+    /// Link to the section, base path and anchor included.
+    pub url: String,
 }
 
 #[derive(Template)]

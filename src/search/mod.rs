@@ -22,7 +22,7 @@ use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, Ter
 use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
 
-pub use excerpt::{excerpt_html, Analyzers, QueryWords};
+use excerpt::{excerpt_html, Analyzers, QueryWords};
 pub use pending::PendingIndex;
 
 /// One section of one page, as the index sees it.

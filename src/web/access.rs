@@ -66,7 +66,7 @@ pub async fn guard(
         return Ok(next.call(request).await?.map_into_boxed_body());
     };
     let access = &state.gate.config;
-    if state.gate.is_wide_open() {
+    if access.is_wide_open() {
         return Ok(next.call(request).await?.map_into_boxed_body());
     }
     // The path as the router sees it: `/api/%72un/1` is `/api/run/1`.
@@ -195,13 +195,12 @@ impl Refusal {
             return response.json(json!({ "error": message }));
         }
         let hint = self.hint.unwrap_or_else(|| how_to_sign_in(state));
-        let base = &state.config.base_path;
-        let login_url = (state.gate.config.has_basic_auth() && path != "/login").then(|| {
+        let login_url = login_url(state).filter(|_| path != "/login").map(|login| {
             let back = back
                 .replace('%', "%25")
                 .replace('&', "%26")
                 .replace('+', "%2B");
-            format!("{base}/login?next={back}")
+            format!("{login}?next={back}")
         });
         let page = AccessDeniedTemplate {
             site_title: &state.config.title,
@@ -218,6 +217,15 @@ impl Refusal {
                 .body(message),
         }
     }
+}
+
+/// Where a browser signs in, when the site takes passwords itself.
+fn login_url(state: &AppState) -> Option<String> {
+    state
+        .gate
+        .config
+        .has_basic_auth()
+        .then(|| format!("{}/login", state.config.base_path))
 }
 
 /// The `WWW-Authenticate` challenge: basic auth lets a browser ask for a
@@ -319,15 +327,12 @@ pub async fn session(state: web::Data<AppState>, request: HttpRequest) -> HttpRe
         .cloned()
         .unwrap_or(Identity::Anonymous);
     let access = &state.gate.config;
-    let login_url = access
-        .has_basic_auth()
-        .then(|| format!("{}/login", state.config.base_path));
     HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({
             "user": identity.name(),
             "can_read": access.may_read(&identity),
             "can_run": access.may_run(&identity),
-            "login_url": login_url,
+            "login_url": login_url(&state),
         }))
 }

@@ -28,7 +28,7 @@ enum Next {
 }
 
 pub async fn stream(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    if !state.live_reload {
+    if !state.config.watch {
         return Err(ApiError::NotFound(
             "live reload is off; start the server with --watch".into(),
         ));

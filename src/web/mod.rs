@@ -41,7 +41,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::access::Gate;
-use crate::config::{AccessLevel, Config};
+use crate::config::Config;
 use crate::render::templates::Chrome;
 use crate::render::{AssetTable, Snapshot};
 use crate::runtime::Runtime;
@@ -61,20 +61,12 @@ pub struct AppState {
     pub generations: watch::Receiver<u64>,
     /// Becomes `true` when the server is shutting down, so streams end.
     pub shutting_down: watch::Receiver<bool>,
-    pub live_reload: bool,
 }
 
 impl AppState {
     /// The layout's data, for pages rendered on request.
     pub fn chrome(&self, generation: u64) -> Chrome<'_> {
-        Chrome {
-            site_title: &self.config.title,
-            assets: &self.assets.urls,
-            generation,
-            live_reload: self.live_reload,
-            base: &self.config.base_path,
-            runs_restricted: self.config.access.run == AccessLevel::Restricted,
-        }
+        Chrome::new(&self.config, &self.assets.urls, generation)
     }
 }
 

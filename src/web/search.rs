@@ -1,7 +1,7 @@
 //! Search: `GET /search?q=` (a page, no JavaScript needed) and
 //! `GET /api/search?q=` (JSON, for results as you type).
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::error::ApiError;
 use super::AppState;
@@ -21,21 +21,6 @@ pub struct SearchQuery {
     limit: Option<usize>,
 }
 
-/// One hit as the API returns it.
-#[derive(Debug, Serialize)]
-pub struct ApiHit<'a> {
-    /// URL path of the page, as in `/api/snippets` (no leading `/`).
-    pub path: &'a str,
-    pub title: &'a str,
-    /// The section's heading; empty for the text before the first heading.
-    pub heading: &'a str,
-    /// HTML-escaped text with the matched words in `<mark>`.
-    pub excerpt: &'a str,
-    pub score: f32,
-    /// Link to the section, base path and anchor included.
-    pub url: String,
-}
-
 /// The index failed to build (logged when it did).
 fn index_missing() -> ApiError {
     ApiError::Unavailable(
@@ -43,14 +28,26 @@ fn index_missing() -> ApiError {
     )
 }
 
-/// Where a hit links to.
-fn hit_url(base_path: &str, hit: &SearchHit<'_>) -> String {
-    let section = hit.section;
-    if section.anchor.is_empty() {
-        format!("{base_path}/{}", section.page)
-    } else {
-        format!("{base_path}/{}#{}", section.page, section.anchor)
-    }
+/// `hits` as the API and the page show them, linked under `base_path`.
+fn views<'a>(base_path: &str, hits: &'a [SearchHit<'a>]) -> Vec<SearchHitView<'a>> {
+    hits.iter()
+        .map(|hit| {
+            let section = hit.section;
+            let url = if section.anchor.is_empty() {
+                format!("{base_path}/{}", section.page)
+            } else {
+                format!("{base_path}/{}#{}", section.page, section.anchor)
+            };
+            SearchHitView {
+                path: &section.page,
+                title: &section.title,
+                heading: &section.heading,
+                excerpt: &hit.excerpt_html,
+                score: hit.score,
+                url,
+            }
+        })
+        .collect()
 }
 
 /// `GET /api/search?q=WORDS[&limit=N]`.
@@ -67,21 +64,9 @@ pub async fn api(
     let snapshot = state.snapshot.load_full();
     let index = snapshot.search().ready().await.ok_or_else(index_missing)?;
     let hits = index.search(&query.q, limit);
-    let base_path = &state.config.base_path;
-    let body: Vec<ApiHit<'_>> = hits
-        .iter()
-        .map(|hit| ApiHit {
-            path: &hit.section.page,
-            title: &hit.section.title,
-            heading: &hit.section.heading,
-            excerpt: &hit.excerpt_html,
-            score: hit.score,
-            url: hit_url(base_path, hit),
-        })
-        .collect();
     Ok(HttpResponse::Ok()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-cache"))
-        .json(body))
+        .json(views(&state.config.base_path, &hits)))
 }
 
 /// `GET /search?q=WORDS`: the results as a page of the site.
@@ -92,20 +77,11 @@ pub async fn page(
     let snapshot = state.snapshot.load_full();
     let index = snapshot.search().ready().await.ok_or_else(index_missing)?;
     let hits = index.search(&query.q, PAGE_HITS);
-    let base_path = &state.config.base_path;
     let chrome = state.chrome(snapshot.generation);
     let template = SearchTemplate {
         chrome: &chrome,
         query: &query.q,
-        hits: hits
-            .iter()
-            .map(|hit| SearchHitView {
-                url: hit_url(base_path, hit),
-                title: &hit.section.title,
-                heading: &hit.section.heading,
-                excerpt_html: hit.excerpt_html.clone(),
-            })
-            .collect(),
+        hits: views(&state.config.base_path, &hits),
     };
     let parts = render_split(&template).map_err(actix_web::error::ErrorInternalServerError)?;
     Ok(HttpResponse::Ok()
