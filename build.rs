@@ -5,7 +5,8 @@
 //! rpath of our own the dynamic loader may pick another libpython with the same
 //! soname (a distribution's build: a different patch release with a different
 //! standard library). The build interpreter's full version is recorded so that
-//! tests can check the binary loaded the right library.
+//! tests can check the binary loaded the right library, and its path becomes
+//! the examples' `sys.executable`.
 use std::process::Command;
 
 fn main() {
@@ -23,6 +24,10 @@ fn main() {
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())
         .unwrap_or_else(|| config.version().to_string());
     println!("cargo:rustc-env=PYTHON_VERSION_AT_BUILD={version}");
+    // Examples see it as sys.executable, so `subprocess.run([sys.executable, ...])`
+    // starts the same Python rather than the server's own binary.
+    let executable = config.executable().unwrap_or_default();
+    println!("cargo:rustc-env=PYTHON_EXECUTABLE_AT_BUILD={executable}");
     println!("cargo:rerun-if-env-changed=PYO3_PYTHON");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -1,46 +1,52 @@
 """The Python side of the rundocs runtime, installed once as module ``_rundocs``.
 
-It is imported at start-up, before any snippet runs, and does four things:
+It is imported at start-up, before any snippet runs, after the modules it
+builds on (``_rundocs_guards``, ``_rundocs_streams``, ``_rundocs_state``,
+``_rundocs_main``), and does this:
 
-* Output routing. One ``RoutingStream`` is installed as ``sys.stdout`` and one
-  as ``sys.stderr``. Each write goes to the run of the thread that writes it,
-  found in ``_routes`` (thread ident -> run). Threads a snippet starts inherit
-  their run (``threading.Thread.start`` is wrapped), so output from
-  ``threading.Thread`` and ``ThreadPoolExecutor`` workers is captured too.
-  Writes from threads that belong to no run go to the server's own streams.
+* A run's life. ``enter`` makes the run's ``Run`` (its sink, its own
+  ``__main__`` module, ``sys.argv`` and stream overrides) and routes the
+  worker thread to it; ``finish`` does what a script's interpreter does at
+  exit (waits for non-daemon threads, runs atexit callbacks, clears the
+  namespace so objects are finalised while their output still belongs to the
+  run); ``leave`` releases what the run held (its pipes and sockets, the
+  worker's event loop) and ends the routing.
+* Thread routing. Threads a run starts (``threading`` and ``_thread``)
+  belong to it: they are counted, interrupted with it and under its memory
+  limit, and their output is its output.
 * Interruptible waits. ``PyThreadState_SetAsyncExc`` only takes effect when
   the thread runs bytecode, so a snippet blocked in ``time.sleep`` or a lock
   wait would never see it. ``time.sleep``, locks (and so ``Condition``,
   ``Event``, ``Semaphore``, ``queue.Queue``) and ``Thread.join`` wait in short
-  slices instead, between which the exception can be delivered.
+  slices instead, between which the exception can be delivered. Sockets a run
+  made are shut down when it is stopped, which ends waits on them.
 * ``input()`` and ``sys.stdin`` raise a clear error instead of reading the
   server's standard input.
-* Guards. Calls that would end or hijack the whole server process
-  (``os._exit``, ``os.abort``, ``os.fork``, ``os.kill`` of the server,
-  ``signal.signal``, closing file descriptors 0-2, ...) raise a clear
-  ``RuntimeError`` instead: every reader's runs share this process.
-* Restoration. After each run, ``builtins``, ``sys.path``, the standard
-  streams, the standard modules in ``sys.modules``, the switch interval, the
-  recursion limit and the trace/profile hooks are put back as they were at
-  start-up (modules a run imported stay imported).
+* Automatic garbage collections in one run's thread may finalise objects of
+  another: output written by finalisers during such a collection is dropped,
+  never shown to the wrong reader.
 * ``RunInterrupted``, a ``BaseException`` (so ``except Exception`` does not
   swallow it), is what the runtime injects to stop a run.
 """
 
 import _thread
 import builtins
+import gc
 import io
-import os
-import posix
-import signal
+import select
+import socket
 import sys
 import threading
 import time
+import types
+import weakref
 
-# The file name this module is compiled under (see runtime/interpreter.rs).
-PRELUDE_FILE = "rundocs_prelude.py"
-# Files whose frames tracebacks leave out (see _hide_own_frames).
-OWN_FILES = (PRELUDE_FILE, "rundocs_guards.py")
+import _rundocs_guards
+import _rundocs_main
+import _rundocs_state
+import _rundocs_streams
+from _rundocs_guards import ServerProtected
+from _rundocs_streams import current_run, routes
 
 # Longest uninterruptible stretch of a patched wait, in seconds.
 SLICE_S = 0.02
@@ -48,41 +54,67 @@ SLICE_S = 0.02
 # Threads one run may have alive at once.
 MAX_THREADS_PER_RUN = 64
 
+# C stack of the threads examples start: deep recursion through C code must
+# end in RecursionError, not past the end of the stack (see the guards'
+# MAX_RECURSION_LIMIT). Only the pages a thread touches take memory.
+THREAD_STACK_BYTES = 256 << 20
+
 
 class RunInterrupted(BaseException):
     """Raised inside a run that the server stops (timeout, cancel, output limit)."""
 
 
-# thread ident -> Run (see class Run below)
-_routes = {}
-
-
 class Run:
     """Per-run state on the Python side; ``sink`` is the Rust OutputSink."""
 
-    __slots__ = ("sink", "threads")
+    __slots__ = ("sink", "threads", "worker_ident", "module", "argv", "overrides",
+                 "child_outputs", "decoders", "atexit", "sockets", "threads_named",
+                 "__weakref__")
 
-    def __init__(self, sink):
+    def __init__(self, sink, worker_ident):
         self.sink = sink
         self.threads = []
+        self.worker_ident = worker_ident
+        self.module = None
+        self.argv = [""]
+        # sys.stdout/stderr/stdin as this run assigned them.
+        self.overrides = {}
+        # kind -> ChildOutput pipe, made when first needed.
+        self.child_outputs = {}
+        # kind -> incremental UTF-8 decoder for byte writes.
+        self.decoders = {}
+        self.atexit = []
+        self.sockets = weakref.WeakSet()
+        # Threads named "Thread-N" so far: numbering starts at 1 in every run.
+        self.threads_named = 0
 
 
 def enter(sink):
-    """Routes the calling thread's output to ``sink``; returns the Run."""
-    run = Run(sink)
-    _routes[_thread.get_ident()] = run
+    """Routes the calling (worker) thread's output to ``sink``; returns the Run."""
+    _rundocs_state.reseed_random()
+    ident = _thread.get_ident()
+    run = Run(sink, ident)
+    routes[ident] = run
+    # The worker is a main thread to the run: threads it starts are not
+    # daemons unless asked, and are waited for at the end.
+    threading.current_thread()._daemonic = False
     return run
 
 
-def leave(run):
-    """Ends routing for the calling thread (the worker)."""
-    _routes.pop(_thread.get_ident(), None)
+def new_namespace(run, filename):
+    """A fresh ``__main__`` for the run, as a script has, named ``filename``."""
+    run.module = _rundocs_main.new_main_module(filename)
+    run.argv = [filename]
+    return run.module.__dict__
 
 
-def join_threads(run, deadline):
-    """Waits, interruptibly, for the non-daemon threads the run started
-    (as a script's interpreter would at exit), until ``deadline``
-    (time.monotonic()). Returns the threads still alive."""
+def finish(run, remaining_s):
+    """What a script's interpreter does at exit, still routed to the run:
+    waits (interruptibly, at most ``remaining_s`` seconds) for the non-daemon
+    threads the run started, runs its atexit callbacks, then clears its
+    namespace so its objects are finalised now, with their output its own."""
+    deadline = time.monotonic() + remaining_s
+    _shut_down_thread_pools(run)
     for thread in list(run.threads):
         if thread.daemon:
             continue
@@ -90,58 +122,90 @@ def join_threads(run, deadline):
         if remaining <= 0:
             break
         thread.join(remaining)
-    return [t for t in run.threads if t.is_alive()]
+    _rundocs_main.run_atexit(run)
+    _clear_namespace(run)
+    _rundocs_streams.drain_child_output(run)
 
 
-class RoutingStream(io.TextIOBase):
-    """``sys.stdout``/``sys.stderr``: each write goes to the writer's run."""
+def _shut_down_thread_pools(run):
+    """What ``concurrent.futures`` does at interpreter exit, for the run's own
+    pools only: their workers finish the queued work, then end."""
+    pools = sys.modules.get("concurrent.futures.thread")
+    if pools is None:
+        return
+    for thread in run.threads:
+        queue = pools._threads_queues.get(thread) if isinstance(thread, threading.Thread) else None
+        if queue is None:
+            continue
+        args = getattr(thread, "_args", None)  # gone once the worker has ended
+        executor = args[0]() if args else None
+        if executor is not None:
+            executor._shutdown = True
+        queue.put(None)
 
-    def __init__(self, kind, fallback):
-        super().__init__()
-        self._kind = kind
-        self._fallback = fallback
 
-    @property
-    def encoding(self):
-        return "utf-8"
+def _clear_namespace(run):
+    module = run.module
+    if module is None:
+        return
+    run.module = None
+    namespace = module.__dict__
+    # As at interpreter exit: names first, then the rest of the module.
+    for name in [n for n in namespace if not n.startswith("__")]:
+        namespace[name] = None
+    namespace.clear()
+    del namespace, module
+    _collect_for_run(1)
 
-    @property
-    def errors(self):
-        return "strict"
 
-    @property
-    def name(self):
-        return "<%s>" % self._kind
+def leave(run):
+    """Releases what the run held and ends the calling thread's routing.
+    Called after the run has ended: any output from here on is dropped."""
+    _clear_namespace(run)
+    _rundocs_streams.close_child_output(run)
+    _close_sockets(run)
+    _rundocs_main.reset_event_loop()
+    run.overrides.clear()
+    threading.current_thread()._daemonic = True
+    routes.pop(_thread.get_ident(), None)
 
-    def writable(self):
-        return True
 
-    def isatty(self):
-        return False
+def prepare_stop(run):
+    """Before the runtime interrupts a run: shuts down the sockets it made
+    (so threads blocked on them wake up) and returns the idents of its live
+    threads, which get RunInterrupted too."""
+    for sock in list(run.sockets):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    return alive_thread_idents(run)
 
-    def write(self, text):
-        if not isinstance(text, str):
-            raise TypeError("write() argument must be str, not %s" % type(text).__name__)
-        run = _routes.get(_thread.get_ident())
-        if run is None:
-            if self._fallback is not None:
-                return self._fallback.write(text)
-            return len(text)
-        run.sink.write(self._kind, text)
-        return len(text)
 
-    def flush(self):
-        run = _routes.get(_thread.get_ident())
-        if run is None and self._fallback is not None:
-            self._fallback.flush()
+def _close_sockets(run):
+    for sock in list(run.sockets):
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        try:
+            sock.close()
+        except OSError:
+            pass
+    run.sockets.clear()
 
-    def close(self):
-        # Closing the shared stream would close it for every run: refuse quietly.
-        pass
 
-    @property
-    def closed(self):
-        return False
+def _track_sockets():
+    original_init = socket.socket.__init__
+
+    def __init__(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        run = current_run()
+        if run is not None:
+            run.sockets.add(self)
+
+    __init__.__doc__ = original_init.__doc__
+    socket.socket.__init__ = __init__
 
 
 class _NoInput(io.TextIOBase):
@@ -155,6 +219,9 @@ class _NoInput(io.TextIOBase):
 
     def readline(self, size=-1):
         _no_input()
+
+    def fileno(self):
+        raise io.UnsupportedOperation("examples have no standard input")
 
 
 def _no_input(*args, **kwargs):
@@ -214,46 +281,32 @@ def _guard_subinterpreters():
         module._rundocs_guarded = True
 
 
-# --- restoration after each run -------------------------------------------
+# --- garbage collection ------------------------------------------------------
 
-_saved = {}
-
-
-def _save_state():
-    _saved["switch_interval"] = sys.getswitchinterval()
-    _saved["recursion_limit"] = sys.getrecursionlimit()
-    _saved["builtins"] = dict(builtins.__dict__)
-    _saved["path"] = list(sys.path)
-    _saved["modules"] = dict(sys.modules)
+_automatic_collections = _rundocs_streams.automatic_collections
+# Idents of threads inside gc.collect() called by a run (or at its end).
+_requested_collections = set()
+_original_collect = gc.collect
 
 
-def restore_state():
-    """Undoes what a run changed in process-wide state. (The worker thread's
-    own trace and profile functions are removed from Rust before this runs:
-    see runtime/worker.rs, ``remove_trace_and_profile_hooks``.)"""
-    if sys.getswitchinterval() != _saved["switch_interval"]:
-        sys.setswitchinterval(_saved["switch_interval"])
-    if sys.getrecursionlimit() != _saved["recursion_limit"]:
-        sys.setrecursionlimit(_saved["recursion_limit"])
-    threading.settrace(None)
-    threading.setprofile(None)
-    original_builtins = _saved["builtins"]
-    current = builtins.__dict__
-    for name in [n for n in current if n not in original_builtins]:
-        del current[name]
-    for name, value in original_builtins.items():
-        if current.get(name, _saved) is not value:
-            current[name] = value
-    if sys.path != _saved["path"]:
-        sys.path[:] = _saved["path"]
-    modules = sys.modules
-    for name, module in _saved["modules"].items():
-        if modules.get(name) is not module:
-            modules[name] = module
-    # `sys.modules[name] = None` blocks later imports of a module that was
-    # not loaded at start-up: drop such entries so the next import works.
-    for name in [n for n, m in modules.items() if m is None and n not in _saved["modules"]]:
-        del modules[name]
+def _collect_for_run(generation=2):
+    """gc.collect() whose finalisers' output belongs to the calling run."""
+    ident = _thread.get_ident()
+    _requested_collections.add(ident)
+    try:
+        return _original_collect(generation)
+    finally:
+        _requested_collections.discard(ident)
+
+
+def _on_collection(phase, info):
+    ident = _thread.get_ident()
+    if ident in _requested_collections or ident not in routes:
+        return
+    if phase == "start":
+        _automatic_collections.add(ident)
+    else:
+        _automatic_collections.discard(ident)
 
 
 # --- interruptible waits -------------------------------------------------
@@ -318,6 +371,21 @@ class InterruptibleLock:
         return "<rundocs interruptible %s>" % ("locked" if self.locked() else "unlocked")
 
 
+_original_select = select.select
+
+
+def _select(rlist, wlist, xlist, timeout=None):
+    """``select.select`` that, in a run, waits in short slices."""
+    if current_run() is None or (timeout is not None and timeout <= SLICE_S):
+        return _original_select(rlist, wlist, xlist, timeout)
+    end = None if timeout is None else time.monotonic() + timeout
+    while True:
+        remaining = SLICE_S if end is None else max(0.0, min(SLICE_S, end - time.monotonic()))
+        ready = _original_select(rlist, wlist, xlist, remaining)
+        if ready[0] or ready[1] or ready[2] or (end is not None and time.monotonic() >= end):
+            return ready
+
+
 def _join(self, timeout=None):
     if timeout is not None:
         return _original_join(self, timeout)
@@ -328,69 +396,165 @@ def _join(self, timeout=None):
 # --- thread routing ------------------------------------------------------
 
 _original_start = threading.Thread.start
+_original_start_new_thread = _thread.start_new_thread
+
+
+def _check_thread_allowance(run):
+    if sum(1 for t in run.threads if t.is_alive()) >= MAX_THREADS_PER_RUN:
+        raise ServerProtected(
+            f"an example may have at most {MAX_THREADS_PER_RUN} threads running at once; "
+            "join some before starting more")
 
 
 def _start(self):
-    run = _routes.get(_thread.get_ident())
+    run = current_run()
     if run is not None:
-        if sum(1 for t in run.threads if t.is_alive()) >= MAX_THREADS_PER_RUN:
-            raise ServerProtected(
-                f"an example may have at most {MAX_THREADS_PER_RUN} threads running at once; "
-                "join some before starting more")
-        target_run = self.run
+        _check_thread_allowance(run)
+        bootstrap_inner = self._bootstrap_inner
 
-        def routed_run():
+        def routed_bootstrap_inner():
+            # Routing wraps threading's own bootstrap, so an uncaught
+            # exception reaches threading.excepthook (and its traceback
+            # shows) as in a script, while the thread still belongs to its run.
             ident = _thread.get_ident()
-            _routes[ident] = run
+            routes[ident] = run
             run.sink.count_memory(True)
             try:
-                target_run()
-            except RunInterrupted:
-                # Its run was stopped or ended: that is no error of the
-                # thread's own, and the reader has the run's end event.
-                pass
-            except BaseException:
-                # Report it as threading would ("Exception in thread ..."),
-                # while the thread's output still goes to its run.
-                self._invoke_excepthook(self)
+                bootstrap_inner()
             finally:
                 run.sink.count_memory(False)
-                _routes.pop(ident, None)
+                routes.pop(ident, None)
 
-        self.run = routed_run
+        self._bootstrap_inner = routed_bootstrap_inner
         run.threads.append(self)
     return _original_start(self)
 
 
-def install():
-    """Installs the streams and patches. Idempotent."""
+_original_newname = threading._newname
+
+
+def _newname(name_template="Thread-%d"):
+    run = current_run()
+    if run is None:
+        return _original_newname(name_template)
+    run.threads_named += 1
+    return name_template % run.threads_named
+
+
+class _RawThread:
+    """A thread started with ``_thread.start_new_thread``, as the run sees it."""
+
+    __slots__ = ("ident", "_done")
+    daemon = True  # not waited for at exit, as in a script
+
+    def __init__(self):
+        self.ident = None
+        self._done = False
+
+    def is_alive(self):
+        return not self._done
+
+
+def _start_new_thread(function, args, kwargs=None):
+    run = current_run()
+    if run is None:
+        if kwargs is None:
+            return _original_start_new_thread(function, args)
+        return _original_start_new_thread(function, args, kwargs)
+    _check_thread_allowance(run)
+    record = _RawThread()
+
+    def routed():
+        ident = _thread.get_ident()
+        record.ident = ident
+        routes[ident] = run
+        run.sink.count_memory(True)
+        try:
+            function(*args, **(kwargs or {}))
+        except (SystemExit, RunInterrupted):
+            pass
+        except BaseException as exc:
+            print("Exception ignored in thread started by: %r" % (function,), file=sys.stderr)
+            sys.stderr.write(_rundocs_main.format_exception(exc))
+        finally:
+            run.sink.count_memory(False)
+            routes.pop(ident, None)
+            record._done = True
+
+    run.threads.append(record)
+    ident = _original_start_new_thread(routed, ())
+    record.ident = ident
+    return ident
+
+
+def _use_virtualenv(site_packages):
+    """Makes the interpreter look as if started from the virtualenv whose
+    ``site-packages`` is given: its packages importable, and only its own
+    unless the virtualenv includes the system's; ``sys.prefix`` and
+    ``sys.executable`` the virtualenv's."""
+    import os
+    import site
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(site_packages)))
+    include_system = False
+    try:
+        with open(os.path.join(root, "pyvenv.cfg"), encoding="utf-8") as config:
+            for line in config:
+                key, _, value = line.partition("=")
+                if key.strip().lower() == "include-system-site-packages":
+                    include_system = value.strip().lower() == "true"
+    except OSError:
+        pass
+    if not include_system:
+        base = set(site.getsitepackages())
+        user = site.getusersitepackages()
+        sys.path[:] = [p for p in sys.path if p not in base and p != user]
+        site.ENABLE_USER_SITE = False
+    site.addsitedir(site_packages)
+    sys.prefix = sys.exec_prefix = root
+    executable = os.path.join(root, "bin", "python")
+    if os.path.exists(executable):
+        sys.executable = executable
+
+
+def install(site_packages=None, executable=None):
+    """Installs the runtime: streams, ``__main__``, patches, guards; then
+    records the state restored after every run. Idempotent."""
     if getattr(sys, "_rundocs_installed", False):
         return
-    sys.stdout = RoutingStream("stdout", sys.__stdout__)
-    sys.stderr = RoutingStream("stderr", sys.__stderr__)
-    sys.stdin = _NoInput()
+    if executable:
+        sys.executable = executable
+    if site_packages:
+        _use_virtualenv(site_packages)
+    stdout, stderr = _rundocs_streams.install(_NoInput())
     builtins.input = _no_input
     time.sleep = _sleep
+    select.select = _select
     threading.Lock = InterruptibleLock
     threading._allocate_lock = InterruptibleLock
     threading._CRLock = None  # RLock falls back to the Python version built on Lock
     threading.Thread.join = _join
     threading.Thread.start = _start
+    threading._newname = _newname
+    threading.excepthook = _rundocs_main.thread_excepthook
+    threading.stack_size(THREAD_STACK_BYTES)
+    _thread.start_new_thread = _start_new_thread
+    _thread.start_new = _start_new_thread
+    gc.collect = _collect_for_run
+    gc.callbacks.append(_on_collection)
+    _track_sockets()
+    _rundocs_main.install()
+    _rundocs_guards.protected_fds = _rundocs_streams.owned_fds
     _rundocs_guards.install()
     _guard_subinterpreters()
     sys._rundocs_installed = True
-    _save_state()
+    _rundocs_state.save()
+    return stdout, stderr
 
 
 # --- helpers the Rust side calls -----------------------------------------
 
 import linecache
-import traceback
-
-
-def new_namespace():
-    """A fresh namespace for one run, like a script's ``__main__``."""
-    return {"__name__": "__main__", "__builtins__": builtins, "__doc__": None}
 
 
 def compile_block(source, filename):
@@ -401,11 +565,10 @@ def compile_block(source, filename):
 
 
 def describe_error(exc, filenames):
-    """(type name, message, traceback text, line, filename) of an exception.
+    """An exception as the reader sees it: kind (type name), message,
+    traceback text, line and filename.
     The line is the innermost one inside the run's own blocks."""
-    report = traceback.TracebackException(type(exc), exc, exc.__traceback__)
-    _hide_own_frames(report)
-    text = "".join(report.format())
+    text = _rundocs_main.format_exception(exc)
     line = filename = None
     tb = exc.__traceback__
     while tb is not None:
@@ -414,29 +577,19 @@ def describe_error(exc, filenames):
         tb = tb.tb_next
     if isinstance(exc, SyntaxError) and exc.filename in filenames:
         line, filename = exc.lineno, exc.filename
-    return type(exc).__name__, str(exc), text, line, filename
-
-
-def _hide_own_frames(report):
-    """Drops this module's frames (compile_block, the input() stub) from a
-    traceback report and the reports chained to it: readers only need theirs."""
-    seen = set()
-    while report is not None and id(report) not in seen:
-        seen.add(id(report))
-        frames = [f for f in report.stack if f.filename not in OWN_FILES]
-        report.stack = traceback.StackSummary.from_list(frames)
-        report = report.__cause__ or report.__context__
+    return types.SimpleNamespace(kind=type(exc).__name__, message=str(exc), traceback=text,
+                                 line=line, filename=filename)
 
 
 def exit_code(exc):
-    """The process exit code ``SystemExit`` asks for, and text to print, as
-    the interpreter would handle it at the top level."""
+    """What ``SystemExit`` asks for, as the interpreter handles it at the top
+    level: the process exit ``code`` and ``text`` to print to stderr."""
     code = exc.code
     if code is None:
-        return 0, None
+        return types.SimpleNamespace(code=0, text=None)
     if isinstance(code, int):
-        return code, None
-    return 1, str(code) + "\n"
+        return types.SimpleNamespace(code=code, text=None)
+    return types.SimpleNamespace(code=1, text=str(code) + "\n")
 
 
 # Threads that outlived their run (interrupted, but maybe still going).
@@ -469,14 +622,15 @@ def alive_thread_idents(run):
 
 
 def restore_streams(stdout, stderr):
-    """Puts the routing streams back if a snippet replaced them, and the rest
-    of the process-wide state a run may have changed."""
-    restore_state()
-    if sys.stdout is not stdout:
-        sys.stdout = stdout
-    if sys.stderr is not stderr:
-        sys.stderr = stderr
-    if not isinstance(sys.stdin, _NoInput):
-        sys.stdin = _NoInput()
+    """Puts the routing streams back if something replaced them in ``sys``'s
+    dict, and the rest of the process-wide state a run may have changed."""
+    _rundocs_state.restore()
+    namespace = vars(sys)
+    if namespace["stdout"] is not stdout:
+        namespace["stdout"] = stdout
+    if namespace["stderr"] is not stderr:
+        namespace["stderr"] = stderr
+    if not isinstance(namespace["stdin"], _NoInput):
+        namespace["stdin"] = _NoInput()
     if builtins.input is not _no_input:
         builtins.input = _no_input

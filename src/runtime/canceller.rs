@@ -102,7 +102,7 @@ fn interrupt(run: &RunState, prelude: &Prelude) {
         let mut idents = vec![worker_ident];
         idents.extend(interpreter::idents(
             py,
-            prelude.alive_thread_idents.call1(py, (py_run,)),
+            prelude.prepare_stop.call1(py, (py_run,)),
         ));
         // Checked after the Python call above (which may let the worker run)
         // and right before injecting, with no Python code in between: the

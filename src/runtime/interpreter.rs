@@ -6,7 +6,7 @@
 //! `PyEval_SaveThread`). The check phase proves it: if the starting thread
 //! still held the GIL, every worker would wait for it forever, which is the
 //! classic deadlock of an embedding server that enters its run loop holding it.
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -15,10 +15,39 @@ use pyo3::types::PyModule;
 
 use super::memory;
 
-/// The prelude's source, embedded in the binary.
-const PRELUDE_SOURCE: &str = include_str!("../../python/rundocs_prelude.py");
-/// The guards' source: a module of its own, also run in sub-interpreters.
-const GUARDS_SOURCE: &str = include_str!("../../python/rundocs_guards.py");
+/// The runtime's Python modules, embedded in the binary, in the order they
+/// are installed: (module name, file name, source). The guards' source is
+/// also run in every sub-interpreter an example makes.
+const MODULES: [(&CStr, &CStr, &str); 5] = [
+    (
+        c"_rundocs_guards",
+        c"rundocs_guards.py",
+        include_str!("../../python/rundocs_guards.py"),
+    ),
+    (
+        c"_rundocs_streams",
+        c"rundocs_streams.py",
+        include_str!("../../python/rundocs_streams.py"),
+    ),
+    (
+        c"_rundocs_state",
+        c"rundocs_state.py",
+        include_str!("../../python/rundocs_state.py"),
+    ),
+    (
+        c"_rundocs_main",
+        c"rundocs_main.py",
+        include_str!("../../python/rundocs_main.py"),
+    ),
+    (
+        c"_rundocs",
+        c"rundocs_prelude.py",
+        include_str!("../../python/rundocs_prelude.py"),
+    ),
+];
+
+/// The interpreter this binary was built with: examples' `sys.executable`.
+const BUILD_PYTHON: &str = env!("PYTHON_EXECUTABLE_AT_BUILD");
 
 /// A start-up phase, named in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,12 +78,12 @@ pub struct StartError {
 pub struct Prelude {
     pub enter: Py<PyAny>,
     pub leave: Py<PyAny>,
-    pub join_threads: Py<PyAny>,
+    pub finish: Py<PyAny>,
     pub new_namespace: Py<PyAny>,
     pub compile_block: Py<PyAny>,
     pub describe_error: Py<PyAny>,
     pub exit_code: Py<PyAny>,
-    pub alive_thread_idents: Py<PyAny>,
+    pub prepare_stop: Py<PyAny>,
     pub track_left_running: Py<PyAny>,
     pub left_running_idents: Py<PyAny>,
     pub receive_interrupt: Py<PyAny>,
@@ -93,8 +122,8 @@ static PRELUDE: OnceLock<Prelude> = OnceLock::new();
 
 /// Starts the interpreter once per process and returns the prelude. With
 /// `count_memory`, Python's allocators are wrapped first, so runs can have a
-/// memory limit; `site_packages` (a virtualenv's) is added to `sys.path`
-/// before the prelude records it. The first start in a process decides both.
+/// memory limit; with `site_packages` (a virtualenv's), examples see the
+/// interpreter as that virtualenv's. The first start in a process decides both.
 pub fn start(
     count_memory: bool,
     site_packages: Option<&Path>,
@@ -122,10 +151,7 @@ pub fn start(
         if memory::is_installed() {
             memory::install_arena();
         }
-        if let Some(dir) = site_packages {
-            add_site_dir(py, dir)?;
-        }
-        install_prelude(py)
+        install_prelude(py, site_packages)
     })
     .map_err(|message| StartError {
         phase: Phase::InstallPrelude,
@@ -134,48 +160,43 @@ pub fn start(
     Ok(PRELUDE.get_or_init(|| prelude))
 }
 
-/// `site.addsitedir(dir)`: the folder and its `.pth` files join `sys.path`.
-fn add_site_dir(py: Python<'_>, dir: &Path) -> Result<(), String> {
-    py.import("site")
-        .and_then(|site| site.call_method1("addsitedir", (dir,)))
-        .map(drop)
-        .map_err(|e| format!("cannot add {} to sys.path: {e}", dir.display()))
-}
-
-fn install_prelude(py: Python<'_>) -> Result<Prelude, String> {
+fn install_prelude(py: Python<'_>, site_packages: Option<&Path>) -> Result<Prelude, String> {
     let describe = |e: PyErr| e.to_string();
     let modules = py
         .import("sys")
         .and_then(|sys| sys.getattr("modules"))
         .map_err(describe)?;
-    let source = CString::new(GUARDS_SOURCE).map_err(|e| e.to_string())?;
-    let guards = PyModule::from_code(py, &source, c"rundocs_guards.py", c"_rundocs_guards")
-        .map_err(describe)?;
-    guards.setattr("SOURCE", GUARDS_SOURCE).map_err(describe)?;
-    modules
-        .set_item("_rundocs_guards", &guards)
-        .map_err(describe)?;
-    let source = CString::new(PRELUDE_SOURCE).map_err(|e| e.to_string())?;
-    let module =
-        PyModule::from_code(py, &source, c"rundocs_prelude.py", c"_rundocs").map_err(describe)?;
-    modules.set_item("_rundocs", &module).map_err(describe)?;
-    module
+    let mut module = None;
+    for (name, file_name, source) in MODULES {
+        let code = CString::new(source).map_err(|e| e.to_string())?;
+        let installed = PyModule::from_code(py, &code, file_name, name).map_err(describe)?;
+        if name == c"_rundocs_guards" {
+            installed.setattr("SOURCE", source).map_err(describe)?;
+        }
+        modules
+            .set_item(name.to_str().unwrap_or_default(), &installed)
+            .map_err(describe)?;
+        module = Some(installed);
+    }
+    let module = module.expect("the prelude is the last module");
+    let executable = Some(BUILD_PYTHON).filter(|p| Path::new(p).is_file());
+    let (stdout, stderr): (Py<PyAny>, Py<PyAny>) = module
         .getattr("install")
-        .and_then(|f| f.call0())
+        .and_then(|f| f.call1((site_packages, executable)))
+        .and_then(|streams| streams.extract())
         .map_err(describe)?;
     let get = |name: &str| -> Result<Py<PyAny>, String> {
         Ok(module.getattr(name).map_err(describe)?.unbind())
     };
-    let sys = py.import("sys").map_err(describe)?;
     Ok(Prelude {
         enter: get("enter")?,
         leave: get("leave")?,
-        join_threads: get("join_threads")?,
+        finish: get("finish")?,
         new_namespace: get("new_namespace")?,
         compile_block: get("compile_block")?,
         describe_error: get("describe_error")?,
         exit_code: get("exit_code")?,
-        alive_thread_idents: get("alive_thread_idents")?,
+        prepare_stop: get("prepare_stop")?,
         track_left_running: get("track_left_running")?,
         left_running_idents: get("left_running_idents")?,
         receive_interrupt: get("receive_interrupt")?,
@@ -191,7 +212,7 @@ fn install_prelude(py: Python<'_>) -> Result<Prelude, String> {
             .and_then(|t| t.getattr("get_ident"))
             .map_err(describe)?
             .unbind(),
-        stdout: sys.getattr("stdout").map_err(describe)?.unbind(),
-        stderr: sys.getattr("stderr").map_err(describe)?.unbind(),
+        stdout,
+        stderr,
     })
 }

@@ -37,10 +37,13 @@ use run_state::{Phase, RunState, StopReason};
 pub use worker::Block;
 use worker::{Job, WorkerContext};
 
-/// Stack of a worker thread: deep recursion in C code (repr of nested
-/// structures, recursive `__getattr__`) must hit `RecursionError`, not the
-/// end of the stack. 16 MiB is twice a main thread's usual 8 MiB.
-const WORKER_STACK_BYTES: usize = 16 << 20;
+/// Stack of a worker thread: deep recursion in C code (an `lru_cache`,
+/// recursive `__getattr__`, repr of nested structures) must hit
+/// `RecursionError`, not the end of the stack. Up to 3.11 one level of such
+/// recursion takes about 0.5 KiB of C stack, and the guards cap the recursion
+/// limit at 150,000; the threads examples start get the same size (see the
+/// prelude). Only the pages a thread touches take memory.
+const WORKER_STACK_BYTES: usize = 256 << 20;
 
 /// How the runtime is sized and limited (from the `run` config section).
 #[derive(Debug, Clone)]

@@ -48,8 +48,10 @@ pub struct WorkerContext {
 }
 
 /// Threads that outlived their runs, still alive, beyond which new runs are
-/// refused (`rejected`): each holds an OS thread and may hold memory.
-pub const MAX_THREADS_LEFT_RUNNING: i64 = 32;
+/// refused (`rejected`): each holds an OS thread and may hold memory. It is
+/// well above the 64 threads one run may have alive, so no single run can
+/// use it up.
+pub const MAX_THREADS_LEFT_RUNNING: i64 = 160;
 
 /// Niceness of worker threads with [`WorkerPriority::Low`].
 pub const LOW_PRIORITY_NICENESS: i32 = 10;
@@ -179,6 +181,22 @@ fn interrupt_left_running(py: Python<'_>, context: &WorkerContext, run: Option<P
     left
 }
 
+/// The exception that ended a run, described (for errors) while the run's
+/// namespace still existed: 3.11's "Did you mean" hint looks names up there.
+struct Failure {
+    error: PyErr,
+    described: Option<RunError>,
+}
+
+impl Failure {
+    fn new(error: PyErr) -> Failure {
+        Failure {
+            error,
+            described: None,
+        }
+    }
+}
+
 /// Runs the blocks; returns the exception that ended them, if any.
 fn execute(
     py: Python<'_>,
@@ -186,7 +204,7 @@ fn execute(
     ident: u64,
     job: &Job,
     budget: Option<Arc<MemoryBudget>>,
-) -> Option<PyErr> {
+) -> Option<Failure> {
     let prelude = context.prelude;
     let state = &job.state;
     let _counting = budget.as_deref().map(memory::count_against);
@@ -199,7 +217,7 @@ fn execute(
     );
     let run = match Py::new(py, sink).and_then(|sink| prelude.enter.call1(py, (sink,))) {
         Ok(run) => run,
-        Err(error) => return Some(error),
+        Err(error) => return Some(Failure::new(error)),
     };
     state.set_python_run(Some(run.clone_ref(py)), Some(ident));
     state.set_phase(Phase::Running);
@@ -208,23 +226,41 @@ fn execute(
         run: state.clone(),
         deadline,
     });
-    let namespace = match prelude.new_namespace.call0(py) {
+    let main_filename = job.blocks.last().map_or("", |b| b.filename.as_str());
+    let namespace = match prelude
+        .new_namespace
+        .call1(py, (run.clone_ref(py), main_filename))
+    {
         Ok(namespace) => namespace,
-        Err(error) => return Some(error),
+        Err(error) => return Some(Failure::new(error)),
     };
+    let mut failure = None;
     for block in &job.blocks {
         let result = prelude
             .compile_block
             .call1(py, (block.code.as_str(), block.filename.as_str()))
             .and_then(|code| prelude.exec.call1(py, (code, namespace.clone_ref(py))));
         if let Err(error) = result {
-            return Some(error);
+            failure = Some(Failure::new(error));
+            break;
         }
     }
+    drop(namespace);
+    if state.stop_reason().is_some() {
+        return failure;
+    }
+    if let Some(failure) = failure.as_mut() {
+        if !failure.error.is_instance_of::<PySystemExit>(py) {
+            failure.described = Some(describe(py, prelude, job, &failure.error));
+        }
+    }
+    // As a script's interpreter at exit, after an error too: wait for
+    // non-daemon threads, run atexit callbacks, finalise the namespace.
     let remaining = deadline
         .saturating_duration_since(Instant::now())
         .as_secs_f64();
-    prelude.join_threads.call1(py, (run, remaining)).err()
+    let finished = prelude.finish.call1(py, (run, remaining)).err();
+    failure.or(finished.map(Failure::new))
 }
 
 /// Ends the run while still attached: no interruption can reach this worker
@@ -237,7 +273,9 @@ fn finish_attached(py: Python<'_>, context: &WorkerContext, state: &RunState, id
     remove_trace_and_profile_hooks(py);
     receive_pending_interrupt(py, prelude, ident);
     if let Some(run) = run {
-        let _ = prelude.leave.call1(py, (run.clone_ref(py),));
+        if let Err(error) = prelude.leave.call1(py, (run.clone_ref(py),)) {
+            tracing::warn!("releasing a run's resources failed: {error}");
+        }
         interrupt_left_running(py, context, Some(run));
     }
     let _ = prelude.restore_streams.call1(
@@ -277,7 +315,7 @@ fn classify(
     py: Python<'_>,
     prelude: &Prelude,
     job: &Job,
-    failure: Option<PyErr>,
+    failure: Option<Failure>,
     duration: Duration,
     gil_wait: Duration,
 ) -> RunEnd {
@@ -294,25 +332,47 @@ fn classify(
         exit_code: None,
         message: None,
     };
-    let Some(error) = failure else {
+    let Some(Failure { error, described }) = failure else {
         return end;
     };
     if error.is_instance_of::<PySystemExit>(py) {
-        let (code, text) = prelude
+        let exit = prelude
             .exit_code
             .call1(py, (error.value(py),))
-            .and_then(|r| r.extract::<(i64, Option<String>)>(py))
-            .unwrap_or((1, None));
-        if let Some(text) = text {
+            .and_then(|r| r.extract::<ExitRequest>(py))
+            .unwrap_or(ExitRequest {
+                code: 1,
+                text: None,
+            });
+        if let Some(text) = exit.text {
             job.state.push_output(OutputStream::Stderr, &text);
         }
         end.status = EndStatus::Exit;
-        end.exit_code = Some(code);
+        end.exit_code = Some(exit.code);
         return end;
     }
     end.status = EndStatus::Error;
-    end.error = Some(describe(py, prelude, job, &error));
+    end.error = Some(described.unwrap_or_else(|| describe(py, prelude, job, &error)));
     end
+}
+
+/// What `SystemExit` asks for, from the prelude's `exit_code`.
+#[derive(FromPyObject)]
+struct ExitRequest {
+    code: i64,
+    /// Text to print to stderr (`sys.exit("message")`).
+    text: Option<String>,
+}
+
+/// An exception as the reader sees it, from the prelude's `describe_error`.
+#[derive(FromPyObject)]
+struct ErrorReport {
+    kind: String,
+    message: String,
+    traceback: String,
+    /// The innermost line inside the run's own blocks, and that block's file name.
+    line: Option<u32>,
+    filename: Option<String>,
 }
 
 fn describe(py: Python<'_>, prelude: &Prelude, job: &Job, error: &PyErr) -> RunError {
@@ -325,14 +385,14 @@ fn describe(py: Python<'_>, prelude: &Prelude, job: &Job, error: &PyErr) -> RunE
     let described = prelude
         .describe_error
         .call1(py, (value, filenames))
-        .and_then(|d| d.extract::<(String, String, String, Option<u32>, Option<String>)>(py));
+        .and_then(|d| d.extract::<ErrorReport>(py));
     match described {
-        Ok((kind, message, traceback, line, filename)) => RunError {
-            kind,
-            message,
-            traceback,
-            line,
-            snippet_id: filename.and_then(|f| {
+        Ok(report) => RunError {
+            kind: report.kind,
+            message: report.message,
+            traceback: report.traceback,
+            line: report.line,
+            snippet_id: report.filename.and_then(|f| {
                 job.blocks
                     .iter()
                     .find(|b| b.filename == f)

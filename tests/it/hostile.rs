@@ -176,9 +176,9 @@ async fn one_run_may_have_64_threads_alive_at_once() {
 }
 
 #[tokio::test]
-async fn too_many_threads_left_running_refuse_new_runs_with_rejected() {
+async fn one_run_cannot_use_up_the_threads_left_running_but_many_can() {
     let app = spawn_app_with(&fixture("hostile"), |c| c.run.workers = 1).await;
-    let (stdout, end) = run_named(&app, "stubborn-crowd").await;
+    let (stdout, end) = run_named(&app, "blocked-crowd").await;
     assert_eq!(end["status"], "ok", "{end}");
     assert_eq!(stdout, "started 40\n");
     let metrics = app.get("/metrics").await.text().await.unwrap();
@@ -186,11 +186,19 @@ async fn too_many_threads_left_running_refuse_new_runs_with_rejected() {
         metrics.contains("rundocs_threads_left_running 40"),
         "{metrics}"
     );
+    // One run, even one that leaves as many threads as it may have, leaves
+    // the others able to run.
+    let (_, end) = run_named(&app, "checks-state").await;
+    assert_eq!(end["status"], "ok", "{end}");
+    for _ in 0..3 {
+        let (_, end) = run_named(&app, "blocked-crowd").await;
+        assert_eq!(end["status"], "ok", "{end}");
+    }
     let (stdout, end) = run_named(&app, "checks-state").await;
     assert_eq!(end["status"], "rejected", "{end}");
     assert_eq!(stdout, "");
     let message = end["message"].as_str().unwrap();
-    assert!(message.contains("left 40 threads running"), "{message}");
+    assert!(message.contains("left 160 threads running"), "{message}");
     assert_eq!(app.get("/healthz").await.status(), 200);
 }
 

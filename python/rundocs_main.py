@@ -1,0 +1,259 @@
+"""What makes a run behave as ``python3 file.py``, installed once as module
+``_rundocs_main``.
+
+* ``MainModule``: ``sys.modules['__main__']`` is one object that stands for
+  the module of the run whose thread looks it up (the server's own
+  ``__main__`` for other threads). Pickling classes a run defines,
+  ``dataclasses``, ``typing.get_type_hints``, ``doctest.testmod()``,
+  ``timeit`` with ``from __main__ import f``, ``inspect.getsource`` and
+  ``cProfile.run`` all find the run's own namespace, also while other runs
+  execute.
+* ``asyncio.get_event_loop()`` on a run's worker thread acts as on a main
+  thread, and the worker's loop state is reset after the run.
+* ``atexit.register`` in a run registers with the run: its callbacks run
+  when the run ends, after its non-daemon threads, as at interpreter exit.
+* Exceptions in a run's threads are reported as ``threading`` does, with the
+  runtime's own frames left out; on 3.11 error messages keep the "Did you
+  mean" hints that only its C printer computes.
+"""
+
+import _thread
+import sys
+import traceback
+import types
+import warnings
+
+from _rundocs_streams import routes
+
+# The file names of the runtime's own modules, whose frames tracebacks leave out.
+OWN_FILES = ("rundocs_prelude.py", "rundocs_guards.py", "rundocs_streams.py",
+             "rundocs_state.py", "rundocs_main.py")
+
+_server_main = sys.modules["__main__"]
+
+
+def _main_of_caller():
+    run = routes.get(_thread.get_ident())
+    if run is not None and run.module is not None:
+        return run.module
+    return _server_main
+
+
+class MainModule(types.ModuleType):
+    """``sys.modules['__main__']`` while the runtime is installed."""
+
+    def __getattribute__(self, name):
+        return getattr(_main_of_caller(), name)
+
+    def __setattr__(self, name, value):
+        setattr(_main_of_caller(), name, value)
+
+    def __delattr__(self, name):
+        delattr(_main_of_caller(), name)
+
+    def __dir__(self):
+        return dir(_main_of_caller())
+
+    def __repr__(self):
+        return repr(_main_of_caller())
+
+
+def new_main_module(filename):
+    """A fresh ``__main__`` module for one run, as a script would have."""
+    module = types.ModuleType("__main__")
+    namespace = module.__dict__
+    namespace.update({
+        "__builtins__": sys.modules["builtins"],
+        "__file__": filename,
+        "__cached__": None,
+        "__loader__": None,
+        "__spec__": None,
+        "__package__": None,
+    })
+    return module
+
+
+# --- asyncio ----------------------------------------------------------------
+
+
+def _patch_asyncio():
+    import asyncio.events as events
+
+    policy_class = events.BaseDefaultEventLoopPolicy
+    original = policy_class.get_event_loop
+    if sys.version_info >= (3, 14):
+        return  # no event loop is made implicitly any more, main thread or not
+
+    def get_event_loop(self):
+        run = routes.get(_thread.get_ident())
+        local = self._local
+        if (run is not None and run.worker_ident == _thread.get_ident()
+                and local._loop is None and not local._set_called):
+            if sys.version_info >= (3, 12):
+                warnings.warn("There is no current event loop", DeprecationWarning,
+                              stacklevel=_stacklevel_outside_asyncio())
+            self.set_event_loop(self.new_event_loop())
+        return original(self)
+
+    get_event_loop.__doc__ = original.__doc__
+    policy_class.get_event_loop = get_event_loop
+
+
+def _stacklevel_outside_asyncio():
+    """The warnings stacklevel of the first caller outside asyncio."""
+    level = 3
+    frame = sys._getframe(2)
+    while frame is not None:
+        module = frame.f_globals.get("__name__") or ""
+        if module != "asyncio" and not module.startswith("asyncio."):
+            break
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def reset_event_loop():
+    """Forgets the calling (worker) thread's event loop, closing it."""
+    events = sys.modules.get("asyncio.events")
+    if events is None:
+        return
+    events._set_running_loop(None)
+    policy = events._event_loop_policy
+    local = getattr(policy, "_local", None)
+    if local is None:
+        return
+    loop = getattr(local, "_loop", None)
+    if loop is not None and not loop.is_running() and not loop.is_closed():
+        try:
+            loop.close()
+        except Exception:
+            pass
+    local._loop = None
+    local._set_called = False
+
+
+# --- atexit -----------------------------------------------------------------
+
+
+def _patch_atexit():
+    import atexit
+
+    original_register = atexit.register
+    original_unregister = atexit.unregister
+
+    def register(func, *args, **kwargs):
+        run = routes.get(_thread.get_ident())
+        if run is None:
+            return original_register(func, *args, **kwargs)
+        run.atexit.append((func, args, kwargs))
+        return func
+
+    def unregister(func):
+        run = routes.get(_thread.get_ident())
+        if run is None:
+            return original_unregister(func)
+        run.atexit[:] = [entry for entry in run.atexit if entry[0] != func]
+
+    register.__doc__ = original_register.__doc__
+    unregister.__doc__ = original_unregister.__doc__
+    atexit.register = register
+    atexit.unregister = unregister
+
+
+def run_atexit(run):
+    """Calls the run's atexit callbacks, last registered first."""
+    while run.atexit:
+        func, args, kwargs = run.atexit.pop()
+        try:
+            func(*args, **kwargs)
+        except SystemExit:
+            pass
+        except Exception as exc:
+            print("Exception ignored in atexit callback: %r" % (func,), file=sys.stderr)
+            sys.stderr.write(format_exception(exc))
+
+
+# --- reporting errors ---------------------------------------------------------
+
+
+def format_exception(exc):
+    """A traceback as the interpreter prints it, without the runtime's frames."""
+    report = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    _hide_own_frames(report)
+    hint = _c_printer_hint(exc)
+    if hint and not str(report).endswith(hint):
+        report._str = str(report) + hint
+    return "".join(report.format())
+
+
+def _hide_own_frames(report):
+    """Drops the runtime's frames from a traceback report and the reports
+    chained to it: readers only need theirs."""
+    seen = set()
+    while report is not None and id(report) not in seen:
+        seen.add(id(report))
+        frames = [f for f in report.stack if not f.filename.endswith(OWN_FILES)]
+        report.stack = traceback.StackSummary.from_list(frames)
+        report = report.__cause__ or report.__context__
+
+
+class _Capture:
+    """A stand-in run that collects what the calling thread writes to stderr."""
+
+    def __init__(self, buffer):
+        self.overrides = {"stderr": buffer, "stdout": buffer}
+        self.child_outputs = {}
+        self.decoders = {}
+
+
+def _c_printer_hint(exc):
+    """The hint 3.11's C printer appends to NameError and AttributeError
+    messages ("Did you mean ..."). From 3.12 on, traceback computes it too."""
+    if sys.version_info >= (3, 12) or type(exc) not in (NameError, AttributeError):
+        return ""
+    import io
+
+    buffer = io.StringIO()
+    ident = _thread.get_ident()
+    previous = routes.get(ident)
+    routes[ident] = _Capture(buffer)
+    try:
+        sys.__excepthook__(type(exc), exc, exc.__traceback__)
+    except Exception:
+        return ""
+    finally:
+        if previous is None:
+            routes.pop(ident, None)
+        else:
+            routes[ident] = previous
+    head = "%s: %s" % (type(exc).__name__, exc)
+    text = buffer.getvalue()
+    at = text.rfind(head)
+    if at < 0:
+        return ""
+    return text[at + len(head):].split("\n", 1)[0]
+
+
+def thread_excepthook(args):
+    """``threading.excepthook`` for the runtime: as the default one, with the
+    runtime's frames left out and the run's own stop left unreported."""
+    from _rundocs import RunInterrupted
+
+    if args.exc_type in (SystemExit, RunInterrupted):
+        return
+    stderr = sys.stderr
+    if stderr is None:
+        return
+    name = args.thread.name if args.thread is not None else _thread.get_ident()
+    stderr.write("Exception in thread %s:\n" % name)
+    stderr.write(format_exception(args.exc_value))
+    stderr.flush()
+
+
+def install():
+    """Installs ``__main__`` and the patches above. Idempotent."""
+    if isinstance(sys.modules.get("__main__"), MainModule):
+        return
+    sys.modules["__main__"] = MainModule("__main__")
+    _patch_asyncio()
+    _patch_atexit()
