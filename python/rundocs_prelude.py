@@ -51,6 +51,10 @@ from _rundocs_streams import current_run, routes
 # Longest uninterruptible stretch of a patched wait, in seconds.
 SLICE_S = 0.02
 
+# How long after its time limit a run's own waits end it (see _stop_if_over):
+# later than the runtime's canceller, which reports the timeout.
+DEADLINE_GRACE_S = 0.25
+
 # Threads one run may have alive at once.
 MAX_THREADS_PER_RUN = 64
 
@@ -69,10 +73,14 @@ class Run:
 
     __slots__ = ("sink", "threads", "worker_ident", "module", "argv", "overrides",
                  "child_outputs", "decoders", "atexit", "sockets", "threads_named",
-                 "__weakref__")
+                 "deadline", "stopped", "__weakref__")
 
-    def __init__(self, sink, worker_ident):
+    def __init__(self, sink, worker_ident, timeout_s):
         self.sink = sink
+        # time.monotonic() past which the run's waits end (see _stop_if_over).
+        self.deadline = time.monotonic() + timeout_s + DEADLINE_GRACE_S
+        # Set when the runtime stops the run (timeout, Stop, output limit).
+        self.stopped = False
         self.threads = []
         self.worker_ident = worker_ident
         self.module = None
@@ -89,11 +97,12 @@ class Run:
         self.threads_named = 0
 
 
-def enter(sink):
-    """Routes the calling (worker) thread's output to ``sink``; returns the Run."""
+def enter(sink, timeout_s):
+    """Routes the calling (worker) thread's output to ``sink``; returns the
+    Run, which may last ``timeout_s`` seconds."""
     _rundocs_state.reseed_random()
     ident = _thread.get_ident()
-    run = Run(sink, ident)
+    run = Run(sink, ident, timeout_s)
     routes[ident] = run
     # The worker is a main thread to the run: threads it starts are not
     # daemons unless asked, and are waited for at the end.
@@ -316,6 +325,15 @@ _original_allocate_lock = _thread.allocate_lock
 _original_join = threading.Thread.join
 
 
+def _stop_if_over():
+    """Ends a wait of a run that is over its time or stopped, wherever the
+    wait is: also in a finaliser that runs after the run's own code, so that
+    no run outlives its deadline by waiting."""
+    run = current_run()
+    if run is not None and (run.stopped or time.monotonic() > run.deadline):
+        raise RunInterrupted()
+
+
 def _sleep(seconds):
     if seconds == 0:
         # Lets other threads take the GIL, as the original does.
@@ -327,6 +345,7 @@ def _sleep(seconds):
         remaining = end - time.monotonic()
         if remaining <= 0:
             return
+        _stop_if_over()
         _original_sleep(min(remaining, SLICE_S))
 
 
@@ -343,7 +362,7 @@ class InterruptibleLock:
             return self._lock.acquire(False)
         if timeout is None or timeout < 0:
             while not self._lock.acquire(True, SLICE_S):
-                pass
+                _stop_if_over()
             return True
         end = time.monotonic() + timeout
         while True:
@@ -352,6 +371,7 @@ class InterruptibleLock:
                 return True
             if remaining <= 0:
                 return False
+            _stop_if_over()
 
     __enter__ = acquire
 
@@ -384,13 +404,19 @@ def _select(rlist, wlist, xlist, timeout=None):
         ready = _original_select(rlist, wlist, xlist, remaining)
         if ready[0] or ready[1] or ready[2] or (end is not None and time.monotonic() >= end):
             return ready
+        _stop_if_over()
 
 
 def _join(self, timeout=None):
-    if timeout is not None:
+    if timeout is not None and timeout <= SLICE_S:
         return _original_join(self, timeout)
+    end = None if timeout is None else time.monotonic() + timeout
     while self.is_alive():
-        _original_join(self, SLICE_S)
+        remaining = SLICE_S if end is None else min(SLICE_S, end - time.monotonic())
+        if remaining <= 0:
+            return
+        _original_join(self, remaining)
+        _stop_if_over()
 
 
 # --- thread routing ------------------------------------------------------
@@ -439,6 +465,24 @@ def _newname(name_template="Thread-%d"):
         return _original_newname(name_template)
     run.threads_named += 1
     return name_template % run.threads_named
+
+
+_original_stack_size = _thread.stack_size
+
+
+def _stack_size(size=0):
+    """``threading.stack_size``: a query leaves the size alone (the original
+    sets it back to the default), and a run cannot make the stacks of the
+    threads it starts smaller than the runtime's, which deep recursion needs."""
+    current = _original_stack_size()
+    keep = current
+    try:
+        if size:
+            _original_stack_size(size)  # the interpreter's own checks
+            keep = max(size, THREAD_STACK_BYTES)
+    finally:
+        _original_stack_size(keep)
+    return current
 
 
 class _RawThread:
@@ -537,7 +581,8 @@ def install(site_packages=None, executable=None):
     threading.Thread.start = _start
     threading._newname = _newname
     threading.excepthook = _rundocs_main.thread_excepthook
-    threading.stack_size(THREAD_STACK_BYTES)
+    _original_stack_size(THREAD_STACK_BYTES)
+    threading.stack_size = _thread.stack_size = _stack_size
     _thread.start_new_thread = _start_new_thread
     _thread.start_new = _start_new_thread
     gc.collect = _collect_for_run

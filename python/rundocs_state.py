@@ -88,8 +88,7 @@ def _restore_sys():
             setattr(sys, name, hook)
     if threading.excepthook is not _saved["threading_excepthook"]:
         threading.excepthook = _saved["threading_excepthook"]
-    if threading.stack_size() != _saved["stack_size"]:
-        threading.stack_size(_saved["stack_size"])
+    threading.stack_size(_saved["stack_size"])
     original_builtins = _saved["builtins"]
     current = builtins.__dict__
     for name in [n for n in current if n not in original_builtins]:

@@ -215,7 +215,8 @@ fn execute(
         job.output_cap_bytes,
         budget,
     );
-    let run = match Py::new(py, sink).and_then(|sink| prelude.enter.call1(py, (sink,))) {
+    let timeout_s = job.timeout.as_secs_f64();
+    let run = match Py::new(py, sink).and_then(|sink| prelude.enter.call1(py, (sink, timeout_s))) {
         Ok(run) => run,
         Err(error) => return Some(Failure::new(error)),
     };

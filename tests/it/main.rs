@@ -7,6 +7,7 @@ mod check;
 mod cli;
 mod helpers;
 mod hostile;
+mod isolation;
 mod problems;
 mod requests;
 mod run;
