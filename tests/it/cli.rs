@@ -376,7 +376,7 @@ async fn init_makes_a_site_that_serves_runs_and_checks_at_once() {
 fn a_virtualenvs_packages_import_in_examples() {
     let dir = tempfile::tempdir().unwrap();
     let venv = dir.path().join("venv");
-    let made = Command::new("python3")
+    let made = Command::new(build_python())
         .args(["-m", "venv", "--without-pip", venv.to_str().unwrap()])
         .status()
         .unwrap();
@@ -429,6 +429,72 @@ fn a_virtualenvs_packages_import_in_examples() {
         text.contains("`python.venv`") && text.contains("not a virtualenv"),
         "{text}"
     );
+}
+
+/// The interpreter the binary was built with (`PYO3_PYTHON`, else `python3`).
+fn build_python() -> String {
+    std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// A package in the base interpreter's own site-packages, if it has one.
+fn a_base_site_package() -> Option<String> {
+    let output = Command::new(build_python())
+        .args(["-c", "import site; print(site.getsitepackages()[0])"])
+        .output()
+        .ok()?;
+    let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.join("__init__.py").is_file())
+        .and_then(|p| p.file_name()?.to_str().map(str::to_string))
+}
+
+#[test]
+fn a_virtualenv_is_isolated_as_a_real_one() {
+    let Some(base_package) = a_base_site_package() else {
+        println!("SKIPPED: the base interpreter has no package in its site-packages to hide");
+        return;
+    };
+    for include_system in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let venv = dir.path().join("venv");
+        let mut make = Command::new(build_python());
+        make.args(["-m", "venv", "--without-pip"]);
+        if include_system {
+            make.arg("--system-site-packages");
+        }
+        assert!(make.arg(&venv).status().unwrap().success());
+        let venv = venv.canonicalize().unwrap();
+        let venv_text = venv.to_str().unwrap();
+        let content = dir.path().join("docs");
+        std::fs::create_dir(&content).unwrap();
+        std::fs::write(
+            content.join("index.md"),
+            format!(
+                "# Venv\n\n```python\nimport importlib.util, os, sys\n\
+                 print(os.path.realpath(sys.prefix) == {venv_text:?})\n\
+                 print(sys.executable.startswith({venv_text:?}))\n\
+                 print(importlib.util.find_spec({base_package:?}) is not None)\n```\n\n\
+                 ```output\nTrue\nTrue\n{include_system}\n```\n",
+                include_system = if include_system { "True" } else { "False" },
+            ),
+        )
+        .unwrap();
+        let output = Command::new(BINARY)
+            .args(["check", "--content", content.to_str().unwrap()])
+            .env_remove("VIRTUAL_ENV")
+            .env("RUNDOCS_PYTHON__VENV", &venv)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "include-system-site-packages = {include_system}, {base_package}: {text}"
+        );
+    }
 }
 
 #[tokio::test]
