@@ -100,8 +100,9 @@ def _patch_asyncio():
 
 
 def _stacklevel_outside_asyncio():
-    """The warnings stacklevel of the first caller outside asyncio."""
-    level = 3
+    """The warnings stacklevel, counted from the caller of this function, of
+    the first frame outside asyncio."""
+    level = 2
     frame = sys._getframe(2)
     while frame is not None:
         module = frame.f_globals.get("__name__") or ""

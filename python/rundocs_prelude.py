@@ -93,8 +93,9 @@ class Run:
         self.decoders = {}
         self.atexit = []
         self.sockets = weakref.WeakSet()
-        # Threads named "Thread-N" so far: numbering starts at 1 in every run.
-        self.threads_named = 0
+        # name template ("Thread-%d") -> how many threads got a name from it:
+        # numbering starts at 1 in every run.
+        self.threads_named = {}
 
 
 def enter(sink, timeout_s):
@@ -463,8 +464,8 @@ def _newname(name_template="Thread-%d"):
     run = current_run()
     if run is None:
         return _original_newname(name_template)
-    run.threads_named += 1
-    return name_template % run.threads_named
+    number = run.threads_named[name_template] = run.threads_named.get(name_template, 0) + 1
+    return name_template % number
 
 
 _original_stack_size = _thread.stack_size
