@@ -4,7 +4,9 @@
 //!
 //! 1. First-event latency of `print("hi")` over HTTP (POST → first `stdout`
 //!    event), p50 and p99, against spawning `python3 -c 'print("hi")'` and
-//!    reading its first byte of stdout, in the same run.
+//!    reading its first byte of stdout, in the same run; and the whole run
+//!    (POST → end of stream), which includes the work after the run: its
+//!    end as a script's, and putting the interpreter's state back.
 //! 2. Page latency p99 while idle and while two CPU-bound runs execute.
 //! 3. 500 concurrent I/O-bound streaming runs (sleep + print): how many
 //!    complete with all their output, and the server's peak RSS.
@@ -14,12 +16,19 @@
 //!    alternating between the two.
 //!
 //! The server is `target/release/rundocs` in a child process (so its memory
-//! is its own), bound to 127.0.0.1 on a free port, stopped at the end.
+//! is its own), bound to 127.0.0.1 on a free port, stopped at the end. Set
+//! `RUNDOCS_BENCH_BINARY` to measure another build (an earlier commit, say)
+//! with the same bench.
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_rundocs");
+/// The server under test: this build's binary, or `RUNDOCS_BENCH_BINARY`
+/// (another build, e.g. of an earlier commit, to compare in the same run).
+fn binary() -> String {
+    std::env::var("RUNDOCS_BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_rundocs").to_string())
+}
 
 struct Server {
     child: Child,
@@ -35,7 +44,7 @@ impl Drop for Server {
 
 impl Server {
     fn start(content: &std::path::Path, env: &[(&str, &str)]) -> Server {
-        let mut command = Command::new(BINARY);
+        let mut command = Command::new(binary());
         command
             .args([
                 "--content",
@@ -118,8 +127,10 @@ fn id_of(ids: &[(String, Option<String>)], name: &str) -> String {
         .clone()
 }
 
-/// Milliseconds from sending the POST to the first `stdout` event; reads on to the end.
-async fn first_output_ms(client: &reqwest::Client, url: &str) -> (f64, String) {
+/// Milliseconds from sending the POST to the first `stdout` event, and to
+/// the end of the stream (the run's end event, sent after the worker has
+/// finished the run and put the interpreter's state back).
+async fn first_output_ms(client: &reqwest::Client, url: &str) -> (f64, f64, String) {
     let started = Instant::now();
     let mut response = client.post(url).send().await.unwrap();
     let mut seen = String::new();
@@ -130,7 +141,8 @@ async fn first_output_ms(client: &reqwest::Client, url: &str) -> (f64, String) {
             first = Some(started.elapsed().as_secs_f64() * 1e3);
         }
     }
-    (first.expect("the run printed"), seen)
+    let whole = started.elapsed().as_secs_f64() * 1e3;
+    (first.expect("the run printed"), whole, seen)
 }
 
 /// The stdout text of a raw event stream, concatenated.
@@ -248,14 +260,19 @@ async fn main() {
         first_output_ms(&client, &hi).await;
     }
     let mut http = Vec::new();
+    let mut whole = Vec::new();
     for _ in 0..runs {
-        http.push(first_output_ms(&client, &hi).await.0);
+        let (first, all, _) = first_output_ms(&client, &hi).await;
+        http.push(first);
+        whole.push(all);
     }
     let spawns = if quick { 10 } else { 100 };
     let process: Vec<f64> = (0..spawns).map(|_| spawn_python_first_byte_ms()).collect();
     let (http50, http99) = summary(http);
+    let (whole50, whole99) = summary(whole);
     let (proc50, proc99) = summary(process);
     println!("first output of print(\"hi\"): rundocs over HTTP p50 {http50:.3} ms p99 {http99:.3} ms ({runs} runs)");
+    println!("whole run of print(\"hi\") (POST to end of stream): p50 {whole50:.3} ms p99 {whole99:.3} ms");
     println!("first output of print(\"hi\"): python3 -c per run p50 {proc50:.3} ms p99 {proc99:.3} ms ({spawns} spawns)");
     println!(
         "speed-up at p50: {:.0}x, at p99: {:.0}x",
@@ -306,7 +323,7 @@ async fn main() {
     let tasks = (0..concurrent).map(|_| {
         let client = client.clone();
         let io = io.clone();
-        tokio::spawn(async move { first_output_ms(&client, &io).await.1 })
+        tokio::spawn(async move { first_output_ms(&client, &io).await.2 })
     });
     let outputs = futures_util::future::join_all(tasks).await;
     let elapsed = started.elapsed();
@@ -337,7 +354,7 @@ async fn main() {
             (&unlimited, &mut without_limit),
         ] {
             let url = format!("{}/api/run/{alloc_id}", server.base);
-            let (_, stream) = first_output_ms(&client, &url).await;
+            let (_, _, stream) = first_output_ms(&client, &url).await;
             let ms: f64 = stdout_of(&stream).trim().parse().unwrap();
             if round >= 2 {
                 samples.push(ms);
