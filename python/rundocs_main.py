@@ -70,6 +70,8 @@ def new_main_module(filename):
         "__spec__": None,
         "__package__": None,
     })
+    if sys.version_info < (3, 14):
+        namespace["__annotations__"] = {}
     return module
 
 
@@ -236,10 +238,14 @@ def _c_printer_hint(exc):
 
 
 def thread_excepthook(args):
-    """``threading.excepthook`` for the runtime: as the default one, with the
-    runtime's frames left out and the run's own stop left unreported."""
+    """``threading.excepthook`` for the runtime: the hook the thread's run
+    set, else as the default one, with the runtime's frames left out and the
+    run's own stop left unreported."""
     from _rundocs import RunInterrupted
 
+    run = routes.get(_thread.get_ident())
+    if run is not None and run.excepthook is not None:
+        return run.excepthook(args)
     if args.exc_type in (SystemExit, RunInterrupted):
         return
     stderr = sys.stderr
@@ -251,10 +257,38 @@ def thread_excepthook(args):
     stderr.flush()
 
 
+def _excepthook_property():
+    def get(module):
+        run = routes.get(_thread.get_ident())
+        if run is not None and run.excepthook is not None:
+            return run.excepthook
+        return vars(module)["excepthook"]
+
+    def set(module, hook):
+        run = routes.get(_thread.get_ident())
+        if run is None:
+            vars(module)["excepthook"] = hook
+        else:
+            run.excepthook = None if hook is thread_excepthook else hook
+
+    return property(get, set)
+
+
+class ThreadingModule(types.ModuleType):
+    """The class of ``threading`` while the runtime is installed: a run that
+    sets ``threading.excepthook`` sets it for its own threads only."""
+
+    excepthook = _excepthook_property()
+
+
 def install():
     """Installs ``__main__`` and the patches above. Idempotent."""
     if isinstance(sys.modules.get("__main__"), MainModule):
         return
     sys.modules["__main__"] = MainModule("__main__")
+    import threading
+
+    threading.excepthook = thread_excepthook
+    threading.__class__ = ThreadingModule
     _patch_asyncio()
     _patch_atexit()

@@ -33,9 +33,11 @@ import _thread
 import builtins
 import gc
 import io
+import os
 import select
 import socket
 import sys
+import tempfile
 import threading
 import time
 import types
@@ -73,7 +75,7 @@ class Run:
 
     __slots__ = ("sink", "threads", "worker_ident", "module", "argv", "overrides",
                  "child_outputs", "decoders", "atexit", "sockets", "threads_named",
-                 "deadline", "stopped", "__weakref__")
+                 "deadline", "stopped", "line_buffering", "excepthook", "__weakref__")
 
     def __init__(self, sink, worker_ident, timeout_s):
         self.sink = sink
@@ -96,6 +98,10 @@ class Run:
         # name template ("Thread-%d") -> how many threads got a name from it:
         # numbering starts at 1 in every run.
         self.threads_named = {}
+        # stream kind -> line_buffering as the run reconfigured it.
+        self.line_buffering = {}
+        # threading.excepthook as the run set it (None: the runtime's).
+        self.excepthook = None
 
 
 def enter(sink, timeout_s):
@@ -111,11 +117,41 @@ def enter(sink, timeout_s):
     return run
 
 
-def new_namespace(run, filename):
-    """A fresh ``__main__`` for the run, as a script has, named ``filename``."""
-    run.module = _rundocs_main.new_main_module(filename)
-    run.argv = [filename]
+def new_namespace(run, filename, source):
+    """A fresh ``__main__`` for the run, as a script has. Its ``__file__`` and
+    ``sys.argv[0]`` are a real ``.py`` file holding the example's code
+    (tracebacks still name the block, ``filename``)."""
+    path = script_path(filename, source)
+    run.module = _rundocs_main.new_main_module(path)
+    run.argv = [path]
     return run.module.__dict__
+
+
+# Where the examples' script files are: one per block, written when first
+# run (and again if missing or changed); the runtime removes the folder when
+# it stops.
+EXAMPLES_DIR = os.path.join(tempfile.gettempdir(), "rundocs-examples-%d" % os.getpid())
+
+
+def script_path(filename, source):
+    """The file standing for the block named ``filename``: its code, as
+    ``python3 file.py`` would have it on disk."""
+    stem = "".join(c if c.isalnum() else "-" for c in filename).strip("-") or "example"
+    path = os.path.join(EXAMPLES_DIR, stem + ".py")
+    if _scripts_written.get(path) == source and os.path.exists(path):
+        return path
+    data = source.encode("utf-8")
+    os.makedirs(EXAMPLES_DIR, exist_ok=True)
+    partial = "%s.%d.partial" % (path, _thread.get_ident())
+    with open(partial, "wb") as script:
+        script.write(data)
+    os.replace(partial, path)
+    _scripts_written[path] = source
+    return path
+
+
+# script path -> the source last written there
+_scripts_written = {}
 
 
 def finish(run, remaining_s):
@@ -141,7 +177,8 @@ def _shut_down_thread_pools(run):
     """What ``concurrent.futures`` does at interpreter exit, for the run's own
     pools only: their workers finish the queued work, then end."""
     pools = sys.modules.get("concurrent.futures.thread")
-    if pools is None:
+    # Another run may be importing the module right now.
+    if getattr(pools, "_threads_queues", None) is None:
         return
     for thread in run.threads:
         queue = pools._threads_queues.get(thread) if isinstance(thread, threading.Thread) else None
@@ -486,6 +523,21 @@ def _stack_size(size=0):
     return current
 
 
+class _PoolCounter:
+    """``ThreadPoolExecutor._counter``: pools are numbered from 0 in every run."""
+
+    def __init__(self, original):
+        self._original = original
+
+    def __call__(self):
+        run = current_run()
+        if run is None:
+            return self._original()
+        number = run.threads_named.get("ThreadPoolExecutor", 0)
+        run.threads_named["ThreadPoolExecutor"] = number + 1
+        return number
+
+
 class _RawThread:
     """A thread started with ``_thread.start_new_thread``, as the run sees it."""
 
@@ -581,7 +633,8 @@ def install(site_packages=None, executable=None):
     threading.Thread.join = _join
     threading.Thread.start = _start
     threading._newname = _newname
-    threading.excepthook = _rundocs_main.thread_excepthook
+    import concurrent.futures.thread as pools
+    pools.ThreadPoolExecutor._counter = _PoolCounter(pools.ThreadPoolExecutor._counter)
     _original_stack_size(THREAD_STACK_BYTES)
     threading.stack_size = _thread.stack_size = _stack_size
     _thread.start_new_thread = _start_new_thread
@@ -608,6 +661,23 @@ def compile_block(source, filename):
     linecache, so tracebacks show the block's own lines."""
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     return compile(source, filename, "exec", dont_inherit=True)
+
+
+def run_excepthook(exc):
+    """Hands an uncaught exception to the ``sys.excepthook`` the run set, as
+    the interpreter does at the top level of a script; returns whether the
+    run had set one (it then ends as a script would: exit status 1)."""
+    hook = sys.excepthook
+    if hook is _rundocs_state.original_hook("excepthook"):
+        return False
+    try:
+        hook(type(exc), exc, exc.__traceback__)
+    except BaseException as failure:
+        sys.stderr.write("Error in sys.excepthook:\n")
+        sys.stderr.write(_rundocs_main.format_exception(failure))
+        sys.stderr.write("\nOriginal exception was:\n")
+        sys.stderr.write(_rundocs_main.format_exception(exc))
+    return True
 
 
 def describe_error(exc, filenames):
@@ -669,7 +739,9 @@ def alive_thread_idents(run):
 
 def restore_streams(stdout, stderr):
     """Puts the routing streams back if something replaced them in ``sys``'s
-    dict, and the rest of the process-wide state a run may have changed."""
+    dict, and the rest of the state a run may have changed: the worker's own
+    (working directory, umask) and the process-wide rest."""
+    _rundocs_state.restore_thread()
     _rundocs_state.restore()
     namespace = vars(sys)
     if namespace["stdout"] is not stdout:

@@ -1,9 +1,10 @@
-"""Process-wide state a run may change, put back before the next run starts.
+"""State a run may change, put back before the next run starts.
 
 Installed once as module ``_rundocs_state``. ``save()`` records the state at
-start-up; ``restore()`` runs on the worker after every run and undoes what
-the run changed, cheaply: each part is compared first and only rewritten
-when it differs. What is covered: builtins, ``sys.path``, ``sys.meta_path``
+start-up. ``restore_thread()`` runs on the worker after every run and puts
+back the worker's own working directory and umask; ``restore()`` then undoes
+what the run changed in process-wide state. Both are cheap: each part is compared first and only
+rewritten when it differs. What is covered: builtins, ``sys.path``, ``sys.meta_path``
 and ``sys.path_hooks``, the standard modules in ``sys.modules`` (modules a
 run imported stay imported), the switch interval, recursion limit and
 int-to-string digit limit, the trace and profile hooks, ``sys.excepthook``,
@@ -62,8 +63,22 @@ def save():
     _save_logging()
 
 
+def original_hook(name):
+    """The ``sys`` hook ``name`` (``excepthook``, ...) as it was at start-up."""
+    return _saved["sys_hooks"][name]
+
+
+def restore_thread():
+    """Undoes what a run changed in the calling worker's own state: its
+    working directory and umask (each worker has file-system state of its
+    own, shared with the threads its runs start)."""
+    if os.getcwd() != _saved["cwd"]:
+        os.chdir(_saved["cwd"])
+    os.umask(_saved["umask"])
+
+
 def restore():
-    """Undoes what a run changed in process-wide state (see module doc)."""
+    """Undoes what runs changed in process-wide state (see module doc)."""
     _restore_sys()
     _restore_modules()
     _restore_process()
@@ -113,8 +128,6 @@ def _restore_modules():
 
 
 def _restore_process():
-    if os.getcwd() != _saved["cwd"]:
-        os.chdir(_saved["cwd"])
     saved_environ = _saved["environ"]
     if os.environ._data != saved_environ:
         time_zone_changed = os.environ._data.get(b"TZ") != saved_environ.get(b"TZ")
@@ -127,8 +140,6 @@ def _restore_process():
                 os.environ._data[key] = value
         if time_zone_changed:
             time.tzset()
-    if os.umask(_saved["umask"]) != _saved["umask"]:
-        pass  # os.umask both reads and sets: it is now the saved one
     if locale.setlocale(locale.LC_ALL) != _saved["locale"]:
         locale.setlocale(locale.LC_ALL, _saved["locale"])
 

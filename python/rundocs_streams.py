@@ -164,7 +164,8 @@ class _RunStream(io.TextIOBase):
 
     @property
     def errors(self):
-        return "strict"
+        # As the interpreter set up its own stream for this locale.
+        return getattr(self._fallback, "errors", None) or "strict"
 
     @property
     def name(self):
@@ -176,7 +177,8 @@ class _RunStream(io.TextIOBase):
 
     @property
     def line_buffering(self):
-        return False
+        run = current_run()
+        return bool(run is not None and run.line_buffering.get(self._kind))
 
     @property
     def write_through(self):
@@ -198,7 +200,11 @@ class _RunStream(io.TextIOBase):
 
     def reconfigure(self, *, encoding=None, errors=None, newline=None,
                     line_buffering=None, write_through=None):
-        """Accepted for compatibility: output is always UTF-8 and unbuffered."""
+        """Accepted for compatibility: output is always UTF-8 and reaches the
+        page at once; ``line_buffering`` is remembered for the run."""
+        run = current_run()
+        if run is not None and line_buffering is not None:
+            run.line_buffering[self._kind] = bool(line_buffering)
 
     def write(self, text):
         if not isinstance(text, str):

@@ -82,6 +82,7 @@ pub struct Prelude {
     pub new_namespace: Py<PyAny>,
     pub compile_block: Py<PyAny>,
     pub describe_error: Py<PyAny>,
+    pub run_excepthook: Py<PyAny>,
     pub exit_code: Py<PyAny>,
     pub prepare_stop: Py<PyAny>,
     pub track_left_running: Py<PyAny>,
@@ -89,10 +90,12 @@ pub struct Prelude {
     pub receive_interrupt: Py<PyAny>,
     pub restore_streams: Py<PyAny>,
     pub run_interrupted: Py<PyAny>,
-    pub exec: Py<PyAny>,
     pub get_ident: Py<PyAny>,
     pub stdout: Py<PyAny>,
     pub stderr: Py<PyAny>,
+    /// The folder of the examples' script files (`__file__`), removed when
+    /// the runtime stops.
+    pub examples_dir: std::path::PathBuf,
 }
 
 impl Prelude {
@@ -195,6 +198,7 @@ fn install_prelude(py: Python<'_>, site_packages: Option<&Path>) -> Result<Prelu
         new_namespace: get("new_namespace")?,
         compile_block: get("compile_block")?,
         describe_error: get("describe_error")?,
+        run_excepthook: get("run_excepthook")?,
         exit_code: get("exit_code")?,
         prepare_stop: get("prepare_stop")?,
         track_left_running: get("track_left_running")?,
@@ -202,11 +206,6 @@ fn install_prelude(py: Python<'_>, site_packages: Option<&Path>) -> Result<Prelu
         receive_interrupt: get("receive_interrupt")?,
         restore_streams: get("restore_streams")?,
         run_interrupted: get("RunInterrupted")?,
-        exec: py
-            .import("builtins")
-            .and_then(|b| b.getattr("exec"))
-            .map_err(describe)?
-            .unbind(),
         get_ident: py
             .import("_thread")
             .and_then(|t| t.getattr("get_ident"))
@@ -214,5 +213,9 @@ fn install_prelude(py: Python<'_>, site_packages: Option<&Path>) -> Result<Prelu
             .unbind(),
         stdout,
         stderr,
+        examples_dir: module
+            .getattr("EXAMPLES_DIR")
+            .and_then(|d| d.extract::<std::path::PathBuf>())
+            .map_err(describe)?,
     })
 }

@@ -83,6 +83,8 @@ pub struct Runtime {
     /// Runs submitted and not yet ended (pruned as they end).
     live: Arc<LiveRuns>,
     shutting_down: AtomicBool,
+    /// The folder of the examples' script files.
+    examples_dir: std::path::PathBuf,
 }
 
 impl Runtime {
@@ -122,6 +124,7 @@ impl Runtime {
             next_id: AtomicU64::new(1),
             live: Arc::new(LiveRuns::default()),
             shutting_down: AtomicBool::new(false),
+            examples_dir: prelude.examples_dir.clone(),
         })
     }
 
@@ -129,6 +132,8 @@ impl Runtime {
     /// with `cancelled` and a message saying the server is shutting down.
     pub fn shutdown(&self) {
         self.shutting_down.store(true, Ordering::Release);
+        // The examples' script files; a run still going rewrites its own.
+        let _ = std::fs::remove_dir_all(&self.examples_dir);
         for run in self.live_runs() {
             if run.request_stop(StopReason::Shutdown) {
                 let _ = self.canceller.send(CancelCommand::Stop(run));

@@ -59,6 +59,7 @@ pub const LOW_PRIORITY_NICENESS: i32 = 10;
 /// The worker loop: runs jobs until the queue is closed.
 pub fn run(context: WorkerContext, priority: WorkerPriority) {
     set_priority(priority);
+    own_file_system_state();
     let ident: u64 = Python::attach(|py| {
         context
             .prelude
@@ -69,6 +70,25 @@ pub fn run(context: WorkerContext, priority: WorkerPriority) {
     });
     for job in context.jobs.iter() {
         run_job(&context, ident, job);
+    }
+}
+
+/// Gives the calling worker a working directory and umask of its own
+/// (Linux: `unshare(CLONE_FS)`), which the threads its runs start share: an
+/// example's `os.chdir` then moves only its own run, never another run that
+/// is going on or the server.
+fn own_file_system_state() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: unshare(CLONE_FS) only detaches the calling thread's
+        // file-system attributes from the other threads'.
+        if unsafe { libc::unshare(libc::CLONE_FS) } != 0 {
+            tracing::warn!(
+                "a worker cannot have a working directory of its own, so examples that change \
+                 directory affect each other while they run: {}",
+                std::io::Error::last_os_error()
+            );
+        }
     }
 }
 
@@ -186,6 +206,9 @@ fn interrupt_left_running(py: Python<'_>, context: &WorkerContext, run: Option<P
 struct Failure {
     error: PyErr,
     described: Option<RunError>,
+    /// The run's own `sys.excepthook` reported it (the run ends as a script
+    /// would then: exit status 1).
+    reported_by_hook: bool,
 }
 
 impl Failure {
@@ -193,6 +216,7 @@ impl Failure {
         Failure {
             error,
             described: None,
+            reported_by_hook: false,
         }
     }
 }
@@ -227,10 +251,13 @@ fn execute(
         run: state.clone(),
         deadline,
     });
-    let main_filename = job.blocks.last().map_or("", |b| b.filename.as_str());
+    let (main_filename, main_code) = job
+        .blocks
+        .last()
+        .map_or(("", ""), |b| (b.filename.as_str(), b.code.as_str()));
     let namespace = match prelude
         .new_namespace
-        .call1(py, (run.clone_ref(py), main_filename))
+        .call1(py, (run.clone_ref(py), main_filename, main_code))
     {
         Ok(namespace) => namespace,
         Err(error) => return Some(Failure::new(error)),
@@ -240,7 +267,7 @@ fn execute(
         let result = prelude
             .compile_block
             .call1(py, (block.code.as_str(), block.filename.as_str()))
-            .and_then(|code| prelude.exec.call1(py, (code, namespace.clone_ref(py))));
+            .and_then(|code| evaluate(py, &code, &namespace));
         if let Err(error) = result {
             failure = Some(Failure::new(error));
             break;
@@ -253,6 +280,11 @@ fn execute(
     if let Some(failure) = failure.as_mut() {
         if !failure.error.is_instance_of::<PySystemExit>(py) {
             failure.described = Some(describe(py, prelude, job, &failure.error));
+            failure.reported_by_hook = prelude
+                .run_excepthook
+                .call1(py, (failure.error.value(py),))
+                .and_then(|handled| handled.extract::<bool>(py))
+                .unwrap_or(false);
         }
     }
     // As a script's interpreter at exit, after an error too: wait for
@@ -262,6 +294,22 @@ fn execute(
         .as_secs_f64();
     let finished = prelude.finish.call1(py, (run, remaining)).err();
     failure.or(finished.map(Failure::new))
+}
+
+/// Runs compiled module code in `namespace`, as the interpreter runs a
+/// script (`PyEval_EvalCode`; calling `exec` would add a level of recursion).
+fn evaluate(py: Python<'_>, code: &Py<PyAny>, namespace: &Py<PyAny>) -> PyResult<()> {
+    // SAFETY: attached; both objects are alive for the call, and the result
+    // is a new reference (or null with an exception set).
+    let result = unsafe {
+        pyo3::ffi::PyEval_EvalCode(code.as_ptr(), namespace.as_ptr(), namespace.as_ptr())
+    };
+    if result.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: a new reference, owned from here on.
+    drop(unsafe { Bound::from_owned_ptr(py, result) });
+    Ok(())
 }
 
 /// Ends the run while still attached: no interruption can reach this worker
@@ -333,9 +381,19 @@ fn classify(
         exit_code: None,
         message: None,
     };
-    let Some(Failure { error, described }) = failure else {
+    let Some(Failure {
+        error,
+        described,
+        reported_by_hook,
+    }) = failure
+    else {
         return end;
     };
+    if reported_by_hook {
+        end.status = EndStatus::Exit;
+        end.exit_code = Some(1);
+        return end;
+    }
     if error.is_instance_of::<PySystemExit>(py) {
         let exit = prelude
             .exit_code

@@ -9,9 +9,16 @@
 //! own (fork, signal handlers, multiprocessing): they run and are reported, but
 //! do not count.
 //!
+//! Blocks whose first line is `# fidelity: shared-state` change state that
+//! runs share in thread mode (the environment, logging and warnings
+//! configuration, `sys.path`, the recursion limit): they count, but run
+//! alone, since examples running at the same time see each other's changes
+//! (the README's "What thread mode cannot give").
+//!
 //! The server runs the corpus twice: four runs at a time, then all at once, so
 //! that runs which see each other's output or state show up as mismatches of
-//! the second pass. The test prints a summary, each mismatch with a short diff,
+//! the second pass; the shared-state examples run one by one, once, with no
+//! other run going on. The test prints a summary, each mismatch with a short diff,
 //! and one `fidelity: known mismatches (N): ...` line to copy from; it fails
 //! while any counted example differs (`cargo nextest run fidelity
 //! --no-capture` shows the report of a passing run too).
@@ -27,6 +34,7 @@ use super::helpers::*;
 use super::run::{read_events, start_run, Event};
 
 const OWN_PROCESS: &str = "# fidelity: own-process";
+const SHARED_STATE: &str = "# fidelity: shared-state";
 /// Runs (and python3 processes) at a time in the first pass.
 const CONCURRENCY: usize = 4;
 /// What file names become in both outputs.
@@ -43,6 +51,7 @@ struct Example {
     code: String,
     timeout_s: f64,
     own_process: bool,
+    shares_state: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +73,7 @@ impl fmt::Display for Ending {
     }
 }
 
+#[derive(Clone)]
 struct Outcome {
     stdout: String,
     stderr: String,
@@ -85,6 +95,7 @@ fn examples(snippets: &Value) -> Vec<Example> {
                 label: format!("{page}/block {block}"),
                 filename: format!("/{page}, block {block}"),
                 own_process: code.lines().next().map(str::trim) == Some(OWN_PROCESS),
+                shares_state: code.lines().next().map(str::trim) == Some(SHARED_STATE),
                 timeout_s: s["timeout_s"].as_f64().unwrap_or(10.0),
                 code,
             }
@@ -171,6 +182,20 @@ fn text(events: &[Event], stream: &str) -> String {
         .collect()
 }
 
+/// The script file the server gives a block as its `__file__` (see
+/// `script_path` in python/rundocs_prelude.py): the app runs in this process.
+fn script_file(filename: &str) -> String {
+    let stem: String = filename
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '-' })
+        .collect();
+    std::env::temp_dir()
+        .join(format!("rundocs-examples-{}", std::process::id()))
+        .join(format!("{}.py", stem.trim_matches('-')))
+        .to_string_lossy()
+        .into_owned()
+}
+
 /// One run over HTTP (it may wait in the queue first). What a reader sees as stderr is the stream's text and,
 /// for an error, the traceback the page shows under it.
 async fn in_server(app: &TestApp, example: &Example) -> Outcome {
@@ -219,9 +244,11 @@ async fn in_server(app: &TestApp, example: &Example) -> Outcome {
             end["message"].as_str().unwrap_or_default()
         )),
     };
+    // Tracebacks name the block; `__file__` is the block's script file.
+    let script = script_file(&example.filename);
     Outcome {
-        stdout: normalise(&stdout, &example.filename),
-        stderr: normalise(&stderr, &example.filename),
+        stdout: normalise(&normalise(&stdout, &script), &example.filename),
+        stderr: normalise(&normalise(&stderr, &script), &example.filename),
         ending,
     }
 }
@@ -311,14 +338,29 @@ async fn examples_behave_as_under_python3() {
         .await;
     let python_done = started.elapsed();
 
-    let first: Vec<Outcome> = stream::iter(&examples)
-        .map(|e| in_server(&app, e))
+    let (alone, together): (Vec<usize>, Vec<usize>) =
+        (0..examples.len()).partition(|&i| examples[i].shares_state);
+    let mut first: Vec<Option<Outcome>> = vec![None; examples.len()];
+    let outcomes: Vec<Outcome> = stream::iter(&together)
+        .map(|&i| in_server(&app, &examples[i]))
         .buffered(CONCURRENCY)
         .collect()
         .await;
+    for (&i, outcome) in together.iter().zip(outcomes) {
+        first[i] = Some(outcome);
+    }
+    for &i in &alone {
+        first[i] = Some(in_server(&app, &examples[i]).await);
+    }
+    let first: Vec<Outcome> = first.into_iter().map(Option::unwrap).collect();
     let first_done = started.elapsed();
-    let second: Vec<Outcome> =
-        futures_util::future::join_all(examples.iter().map(|e| in_server(&app, e))).await;
+    let mut second = first.clone();
+    let outcomes =
+        futures_util::future::join_all(together.iter().map(|&i| in_server(&app, &examples[i])))
+            .await;
+    for (&i, outcome) in together.iter().zip(outcomes) {
+        second[i] = outcome;
+    }
 
     let mut report = Vec::new();
     let mut mismatches = Vec::new();
@@ -385,7 +427,9 @@ async fn examples_behave_as_under_python3() {
         own_process.len()
     );
     println!(
-        "fidelity: {only_concurrent} of the mismatches appear only when the whole corpus runs at once"
+        "fidelity: {only_concurrent} of the mismatches appear only when the whole corpus runs at once; \
+         {} examples that change shared state ran alone",
+        alone.len()
     );
     println!(
         "fidelity: python3 {:.1} s, first pass {:.1} s, concurrent pass {:.1} s (python: {python})",
