@@ -74,7 +74,7 @@ class ChildOutput:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._lock = _allocate_lock()
         self._closed = False
-        _start_thread(self._read_until_closed, ())
+        _start_thread(self._forward_until_closed, ())
 
     def drain(self):
         """Forwards everything already in the pipe to the run's sink."""
@@ -103,6 +103,18 @@ class ChildOutput:
         except BaseException:
             # Over the output limit: the run is being stopped; drop the rest.
             pass
+
+    def _forward_until_closed(self):
+        # The reader belongs to no run; an interruption that reaches it (a
+        # thread ident reused between looking it up and interrupting it) is
+        # not for it, and must not end the forwarding.
+        while not self._closed:
+            try:
+                self._read_until_closed()
+            except (KeyboardInterrupt, SystemExit):
+                return
+            except BaseException:
+                continue
 
     def _read_until_closed(self):
         while not self._closed:

@@ -42,8 +42,10 @@ const FILE: &str = "<file>";
 /// Changed lines shown per stream in a mismatch.
 const DIFF_LINES: usize = 12;
 
-struct Example {
+pub(super) struct Example {
     id: String,
+    /// The block's `name=`, if it has one.
+    pub(super) name: Option<String>,
     /// `page/block N`, counting blocks as tracebacks do.
     label: String,
     /// The name the server compiles the block under (`/page, block N`).
@@ -74,13 +76,13 @@ impl fmt::Display for Ending {
 }
 
 #[derive(Clone)]
-struct Outcome {
+pub(super) struct Outcome {
     stdout: String,
     stderr: String,
     ending: Ending,
 }
 
-fn examples(snippets: &Value) -> Vec<Example> {
+pub(super) fn examples(snippets: &Value) -> Vec<Example> {
     snippets
         .as_array()
         .expect("the snippet list is an array")
@@ -92,6 +94,7 @@ fn examples(snippets: &Value) -> Vec<Example> {
             let code = s["code"].as_str().unwrap().to_string();
             Example {
                 id: s["id"].as_str().unwrap().to_string(),
+                name: s["name"].as_str().map(str::to_string),
                 label: format!("{page}/block {block}"),
                 filename: format!("/{page}, block {block}"),
                 own_process: code.lines().next().map(str::trim) == Some(OWN_PROCESS),
@@ -112,7 +115,7 @@ fn normalise(text: &str, filename: &str) -> String {
 /// The interpreter the binary was built against, resolved once to its real
 /// executable: a launcher such as a pyenv shim costs a tenth of a second per
 /// start, which over the whole corpus would be most of the test's time.
-fn python() -> String {
+pub(super) fn python() -> String {
     let python = std::env::var("PYO3_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let output = std::process::Command::new(&python)
         .args(["-c", "import sys; print(sys.executable)"])
@@ -127,7 +130,7 @@ fn python() -> String {
 }
 
 /// `python3 example.py` in a fresh temporary directory.
-async fn under_python3(python: &str, example: &Example) -> Outcome {
+pub(super) async fn under_python3(python: &str, example: &Example) -> Outcome {
     let dir = tempfile::tempdir().unwrap();
     let dir_path = dir.path().canonicalize().unwrap();
     let script = dir_path.join("example.py");
@@ -198,7 +201,7 @@ fn script_file(filename: &str) -> String {
 
 /// One run over HTTP (it may wait in the queue first). What a reader sees as stderr is the stream's text and,
 /// for an error, the traceback the page shows under it.
-async fn in_server(app: &TestApp, example: &Example) -> Outcome {
+pub(super) async fn in_server(app: &TestApp, example: &Example) -> Outcome {
     let mut response = start_run(app, &example.id).await;
     assert_eq!(
         response.status(),
@@ -293,7 +296,7 @@ fn short_diff(expected: &str, actual: &str) -> String {
 }
 
 /// How the server's outcome differs from python3's; empty when it does not.
-fn differences(expected: &Outcome, actual: &Outcome) -> Vec<String> {
+pub(super) fn differences(expected: &Outcome, actual: &Outcome) -> Vec<String> {
     let mut found = Vec::new();
     if expected.ending != actual.ending {
         found.push(format!(

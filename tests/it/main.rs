@@ -9,6 +9,7 @@ mod fidelity;
 mod helpers;
 mod hostile;
 mod isolation;
+mod like_python;
 mod problems;
 mod requests;
 mod run;
