@@ -6,6 +6,7 @@ mod base_path;
 mod check;
 mod cli;
 mod fidelity;
+mod guards;
 mod helpers;
 mod hostile;
 mod isolation;
