@@ -181,7 +181,11 @@ def run_atexit(run):
 
 def format_exception(exc):
     """A traceback as the interpreter prints it, without the runtime's frames."""
-    report = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    # As the interpreter's printer: the last sys.tracebacklimit (1000) entries.
+    # Formatting every frame of a deep recursion would take seconds.
+    limit = getattr(sys, "tracebacklimit", 1000)
+    limit = -limit if isinstance(limit, int) and limit > 0 else 0
+    report = traceback.TracebackException(type(exc), exc, exc.__traceback__, limit=limit)
     _hide_own_frames(report)
     hint = _c_printer_hint(exc)
     if hint and not str(report).endswith(hint):

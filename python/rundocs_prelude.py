@@ -215,6 +215,15 @@ def leave(run):
     run.overrides.clear()
     threading.current_thread()._daemonic = True
     routes.pop(_thread.get_ident(), None)
+    _forget_ended_threads()
+
+
+def _forget_ended_threads():
+    """Drops the routes of threads that ended without removing their own (an
+    interruption can reach a thread before its first line)."""
+    alive = sys._current_frames()
+    for ident in [i for i in routes if i not in alive]:
+        routes.pop(ident, None)
 
 
 def prepare_stop(run):
@@ -538,18 +547,31 @@ class _PoolCounter:
         return number
 
 
+# How long a thread started with _thread counts as alive before it shows up
+# among the interpreter's running threads.
+_RAW_THREAD_START_GRACE_S = 1.0
+
+
 class _RawThread:
     """A thread started with ``_thread.start_new_thread``, as the run sees it."""
 
-    __slots__ = ("ident", "_done")
+    __slots__ = ("ident", "_done", "_started_at")
     daemon = True  # not waited for at exit, as in a script
 
     def __init__(self):
         self.ident = None
         self._done = False
+        self._started_at = time.monotonic()
 
     def is_alive(self):
-        return not self._done
+        # An interruption can reach the thread before its first line, where
+        # nothing of ours can mark it done: then ask the interpreter whether
+        # it runs, once it has had time to start.
+        if self._done:
+            return False
+        if time.monotonic() - self._started_at < _RAW_THREAD_START_GRACE_S:
+            return True
+        return self.ident in sys._current_frames()
 
 
 def _start_new_thread(function, args, kwargs=None):

@@ -6,7 +6,9 @@
 //! the run started (`PyThreadState_SetAsyncExc`), again every
 //! [`REINJECT_EVERY`] until the run ends, in case the snippet catches it.
 //! Attaching may wait as long as a C call holds the GIL, which is why this
-//! never happens on an async thread.
+//! never happens on an async thread. While earlier runs have left threads
+//! running, it also counts them again every [`RECOUNT_LEFT_RUNNING_EVERY`],
+//! so `/metrics` shows them ending.
 //!
 //! Injection and the worker's end of a run both happen while attached, and
 //! the canceller checks the run's phase first, so nothing is ever injected
@@ -18,10 +20,14 @@ use crossbeam_channel::{Receiver, RecvTimeoutError};
 use pyo3::prelude::*;
 
 use super::interpreter::{self, Prelude};
+use super::metrics::RunMetrics;
 use super::run_state::{Phase, RunState, StopReason};
 
 /// How often a stopping run is interrupted again.
 pub const REINJECT_EVERY: Duration = Duration::from_millis(50);
+
+/// How often threads left running are counted again while there are any.
+pub const RECOUNT_LEFT_RUNNING_EVERY: Duration = Duration::from_secs(1);
 
 /// What the canceller is told.
 pub enum CancelCommand {
@@ -40,9 +46,10 @@ struct Stopping {
 }
 
 /// Runs the canceller until every sender is gone.
-pub fn run(commands: Receiver<CancelCommand>, prelude: &'static Prelude) {
+pub fn run(commands: Receiver<CancelCommand>, prelude: &'static Prelude, metrics: Arc<RunMetrics>) {
     let mut watched: Vec<(Arc<RunState>, Instant)> = Vec::new();
     let mut stopping: Vec<Stopping> = Vec::new();
+    let mut last_count = Instant::now();
     loop {
         watched.retain(|(run, _)| run.phase() != Phase::Ended);
         stopping.retain(|s| s.run.phase() != Phase::Ended);
@@ -53,7 +60,14 @@ pub fn run(commands: Receiver<CancelCommand>, prelude: &'static Prelude) {
         } else {
             Some(now + REINJECT_EVERY)
         };
-        let wake = [next_deadline, next_injection].into_iter().flatten().min();
+        // Threads left running are counted again now and then, so that
+        // /metrics shows them ending even when no run ends.
+        let next_count =
+            (metrics.threads_left_running() > 0).then_some(last_count + RECOUNT_LEFT_RUNNING_EVERY);
+        let wake = [next_deadline, next_injection, next_count]
+            .into_iter()
+            .flatten()
+            .min();
         let command = match wake {
             Some(at) => commands.recv_timeout(at.saturating_duration_since(now)),
             None => commands.recv().map_err(|_| RecvTimeoutError::Disconnected),
@@ -72,6 +86,10 @@ pub fn run(commands: Receiver<CancelCommand>, prelude: &'static Prelude) {
             Err(RecvTimeoutError::Disconnected) => return,
         }
         let now = Instant::now();
+        if next_count.is_some_and(|at| at <= now) {
+            recount_left_running(prelude, &metrics);
+            last_count = now;
+        }
         for (run, deadline) in &watched {
             if *deadline <= now && !stopping.iter().any(|s| Arc::ptr_eq(&s.run, run)) {
                 run.request_stop(StopReason::Timeout);
@@ -94,6 +112,20 @@ pub fn run(commands: Receiver<CancelCommand>, prelude: &'static Prelude) {
 }
 
 /// Injects `RunInterrupted` into every live thread of `run`.
+/// Counts the threads earlier runs left running that are still alive, into
+/// `/metrics`.
+fn recount_left_running(prelude: &Prelude, metrics: &RunMetrics) {
+    Python::attach(|py| {
+        if let Ok(left) = prelude
+            .track_left_running
+            .call0(py)
+            .and_then(|n| n.extract::<i64>(py))
+        {
+            metrics.set_threads_left_running(left);
+        }
+    });
+}
+
 fn interrupt(run: &RunState, prelude: &Prelude) {
     Python::attach(|py| {
         let Some((py_run, worker_ident)) = run.python_run(py) else {

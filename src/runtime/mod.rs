@@ -100,7 +100,10 @@ impl Runtime {
         let (canceller, commands) = crossbeam_channel::unbounded();
         std::thread::Builder::new()
             .name("rundocs-canceller".into())
-            .spawn(move || canceller::run(commands, prelude))
+            .spawn({
+                let metrics = metrics.clone();
+                move || canceller::run(commands, prelude, metrics)
+            })
             .expect("can start the canceller thread");
         for index in 0..settings.workers {
             let context = WorkerContext {
