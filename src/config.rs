@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::access::{AccessConfig, AccessLevel, RawAccessConfig};
 use crate::cli::ServeArgs;
+use crate::runtime::WorkerPriority;
 
 /// The config file looked for in the current folder when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "rundocs.toml";
@@ -76,20 +77,6 @@ pub struct RunConfig {
     pub worker_priority: WorkerPriority,
     /// Runs one client address may start per minute (all at once, at most).
     pub rate_limit_per_minute: u32,
-}
-
-/// Scheduling priority of the threads that execute examples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkerPriority {
-    /// `SCHED_IDLE`: examples get only CPU time that requests leave over, so
-    /// CPU-bound examples never slow pages down (under a CPU-saturating load
-    /// they wait, and may time out).
-    Idle,
-    /// `nice 10`: requests are favoured, examples still get a share.
-    Low,
-    /// The same priority as the HTTP threads.
-    Normal,
 }
 
 impl Default for RunConfig {

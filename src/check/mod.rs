@@ -39,7 +39,7 @@ pub fn run(
         output_cap_bytes: config.run.output_limit_bytes,
         memory_limit_bytes: config.run.memory_limit_bytes,
         site_packages: config.venv_site_packages.clone(),
-        worker_priority: crate::config::WorkerPriority::Normal,
+        worker_priority: crate::runtime::WorkerPriority::Normal,
     })
     .context("cannot start the Python runtime")?;
     let page = page.map(|p| p.trim_matches('/'));

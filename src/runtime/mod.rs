@@ -20,6 +20,7 @@ pub mod interpreter;
 pub mod memory;
 pub mod metrics;
 pub mod output;
+pub mod priority;
 pub mod run_state;
 pub mod worker;
 
@@ -33,6 +34,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use canceller::CancelCommand;
 pub use events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
 use metrics::RunMetrics;
+pub use priority::WorkerPriority;
 use run_state::{Phase, RunState, StopReason};
 pub use worker::Block;
 use worker::{Job, WorkerContext};
@@ -52,7 +54,7 @@ pub struct RuntimeSettings {
     pub memory_limit_bytes: usize,
     /// A virtualenv's `site-packages`, importable from examples.
     pub site_packages: Option<std::path::PathBuf>,
-    pub worker_priority: worker::WorkerPriority,
+    pub worker_priority: WorkerPriority,
 }
 
 /// A run to execute: its blocks in order (`requires=` blocks first) and its time limit.
