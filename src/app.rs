@@ -34,7 +34,7 @@ const SHUTDOWN_TIMEOUT_S: u64 = 2;
 
 /// `rundocs serve`: load config, start logging, serve until SIGINT/SIGTERM.
 pub fn serve_from_args(args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::load(&args)?;
+    let config = args.load_config()?;
     init_logging(&config.log);
     actix_web::rt::System::new().block_on(async move {
         let app = start(config).await?;

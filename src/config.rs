@@ -1,4 +1,5 @@
-//! Configuration: defaults → config file → `RUNDOCS_*` environment → flags.
+//! Configuration: defaults → config file → `RUNDOCS_*` environment → flags
+//! (the command line turns its flags into overrides, in [`crate::cli`]).
 //!
 //! [`Config::load`] merges the layers with figment, then [`Config::validate`]
 //! checks every value once; the rest of the program receives a ready
@@ -14,7 +15,6 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 pub use crate::access::{AccessConfig, AccessLevel, RawAccessConfig};
-use crate::cli::ServeArgs;
 use crate::runtime::WorkerPriority;
 
 /// The config file looked for in the current folder when `--config` is not given.
@@ -155,10 +155,14 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Merges all layers for `rundocs serve` and validates the result.
-    pub fn load(args: &ServeArgs) -> anyhow::Result<Config> {
+    /// Merges all layers and validates the result: the defaults, then
+    /// `config_file` (or `rundocs.toml` in the current folder, if present),
+    /// then the `RUNDOCS_*` environment, then `flags`: the settings given on
+    /// the command line, serialized with the config's key names (keys left
+    /// out keep the value of a lower layer).
+    pub fn load(config_file: Option<&Path>, flags: &impl Serialize) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
-        match &args.config {
+        match config_file {
             Some(path) => {
                 if !path.is_file() {
                     bail!("config file {} does not exist", path.display());
@@ -171,7 +175,7 @@ impl Config {
             None => {}
         }
         figment = figment.merge(settings_from_environment());
-        figment = figment.merge(Serialized::defaults(FlagOverrides::from(args)));
+        figment = figment.merge(Serialized::defaults(flags));
         let raw: RawConfig = figment
             .extract()
             .map_err(|error| anyhow::anyhow!(describe_figment_error(error)))
@@ -216,33 +220,6 @@ fn settings_from_environment() -> Env {
         let top = key.as_str().split('.').next().unwrap_or_default();
         KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
     })
-}
-
-/// Only the flags that were given, so absent flags do not override lower layers.
-#[derive(Serialize)]
-struct FlagOverrides {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bind: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    watch: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    drafts: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    base_path: Option<String>,
-}
-
-impl From<&ServeArgs> for FlagOverrides {
-    fn from(args: &ServeArgs) -> Self {
-        FlagOverrides {
-            content: args.content.clone(),
-            bind: args.bind.clone(),
-            watch: args.watch,
-            drafts: args.drafts,
-            base_path: args.base_path.clone(),
-        }
-    }
 }
 
 /// figment's errors already name the key and the source; collect all of them.

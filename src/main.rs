@@ -6,7 +6,7 @@ use clap::Parser;
 use rundocs::cli::{Cli, Command};
 
 fn check(args: rundocs::cli::CheckArgs) -> ExitCode {
-    let result = rundocs::config::Config::load(&args.as_serve_args()).and_then(|config| {
+    let result = args.as_serve_args().load_config().and_then(|config| {
         rundocs::check::run(&config, args.page.as_deref(), &mut std::io::stdout())
     });
     match result {
