@@ -146,7 +146,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let config = Arc::new(config);
     let assets = Arc::new(AssetTable::build(&config.base_path));
     let first = Snapshot::build(&config, &assets.urls, None)?;
-    log_problems(&first, None);
+    first.log_new_problems(None);
     tracing::info!(
         pages = first.page_count(),
         snippets = first.snippets().len(),
@@ -225,14 +225,4 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         stopper,
         _watcher: watcher,
     })
-}
-
-/// Logs each content problem of `snapshot` that `previous` did not have.
-pub fn log_problems(snapshot: &Snapshot, previous: Option<&Snapshot>) {
-    for problem in snapshot.problems() {
-        let known = previous.is_some_and(|p| p.problems().contains(problem));
-        if !known {
-            tracing::error!("content error: {problem}");
-        }
-    }
 }

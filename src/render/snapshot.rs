@@ -25,9 +25,9 @@ use super::templates::{
     NotFoundTemplate, PageTemplate, SplitPage,
 };
 use crate::config::{Config, MAX_TIMEOUT_S};
-use crate::content::snippet::hex_prefix;
 use crate::content::{self, ContentProblem, Snippet, SourcePage};
 use crate::search::{PendingIndex, SearchSection};
+use crate::util::{hex_prefix, return_free_memory_to_the_system};
 
 /// A page ready to serve.
 #[derive(Debug, Clone)]
@@ -273,6 +273,16 @@ impl Snapshot {
         &self.problems
     }
 
+    /// Logs each content problem that `previous` did not have.
+    pub fn log_new_problems(&self, previous: Option<&Snapshot>) {
+        for problem in &self.problems {
+            let known = previous.is_some_and(|p| p.problems.contains(problem));
+            if !known {
+                tracing::error!("content error: {problem}");
+            }
+        }
+    }
+
     /// Number of pages served (including the home page and broken pages).
     pub fn page_count(&self) -> usize {
         self.pages.len()
@@ -385,18 +395,6 @@ fn render_all(
         });
     results.sort_unstable_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, result)| result).collect()
-}
-
-/// Building a site allocates several times what its snapshot keeps (the
-/// grammars' compiled regexes, each page's intermediate HTML). glibc keeps
-/// freed memory for later; hand it back, so a server's resident memory is
-/// what it serves from rather than the peak of its last build.
-pub(crate) fn return_free_memory_to_the_system() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of glibc's heap.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Below this many pages per core, one thread renders everything.
