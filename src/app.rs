@@ -133,15 +133,8 @@ impl RunningApp {
 pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let started = Instant::now();
     let runtime = Arc::new(
-        Runtime::start(RuntimeSettings {
-            workers: config.run.workers,
-            queue: config.run.queue,
-            output_cap_bytes: config.run.output_limit_bytes,
-            memory_limit_bytes: config.run.memory_limit_bytes,
-            site_packages: config.venv_site_packages.clone(),
-            worker_priority: config.run.worker_priority,
-        })
-        .context("cannot start the Python runtime")?,
+        Runtime::start(RuntimeSettings::from_config(&config))
+            .context("cannot start the Python runtime")?,
     );
     let config = Arc::new(config);
     let assets = Arc::new(AssetTable::build(&config.base_path));

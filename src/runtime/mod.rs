@@ -57,6 +57,20 @@ pub struct RuntimeSettings {
     pub worker_priority: WorkerPriority,
 }
 
+impl RuntimeSettings {
+    /// The settings the operator configured (the `run` section and the virtualenv).
+    pub fn from_config(config: &crate::config::Config) -> RuntimeSettings {
+        RuntimeSettings {
+            workers: config.run.workers,
+            queue: config.run.queue,
+            output_cap_bytes: config.run.output_limit_bytes,
+            memory_limit_bytes: config.run.memory_limit_bytes,
+            site_packages: config.venv_site_packages.clone(),
+            worker_priority: config.run.worker_priority,
+        }
+    }
+}
+
 /// A run to execute: its blocks in order (`requires=` blocks first) and its time limit.
 #[derive(Debug, Clone)]
 pub struct RunRequest {
