@@ -312,16 +312,29 @@ pub fn loaded_python_version() -> String {
     version.to_string_lossy().into_owned()
 }
 
-/// The line `rundocs --version` prints.
-pub fn version_line() -> String {
+/// The warning to give when the libpython loaded is not the one rundocs was
+/// built against (its standard library and behaviour may differ).
+pub fn python_mismatch_warning() -> Option<String> {
     let loaded = loaded_python_version();
     let loaded_short = loaded.split_whitespace().next().unwrap_or_default();
-    let mut line = format!("{} (embedded Python {loaded})", env!("CARGO_PKG_VERSION"));
-    if loaded_short != BUILD_PYTHON_VERSION {
-        line.push_str(&format!(
-            "\nwarning: built against Python {BUILD_PYTHON_VERSION} but loaded {loaded_short}; \
+    (loaded_short != BUILD_PYTHON_VERSION).then(|| {
+        format!(
+            "warning: built against Python {BUILD_PYTHON_VERSION} but loaded {loaded_short}; \
              the loader found another libpython (check LD_LIBRARY_PATH)"
-        ));
+        )
+    })
+}
+
+/// The line `rundocs --version` prints (with the mismatch warning, if any).
+pub fn version_line() -> String {
+    let mut line = format!(
+        "{} (embedded Python {})",
+        env!("CARGO_PKG_VERSION"),
+        loaded_python_version()
+    );
+    if let Some(warning) = python_mismatch_warning() {
+        line.push('\n');
+        line.push_str(&warning);
     }
     line
 }
