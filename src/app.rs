@@ -34,7 +34,7 @@ const SHUTDOWN_TIMEOUT_S: u64 = 2;
 
 /// `rundocs serve`: load config, start logging, serve until SIGINT/SIGTERM.
 pub fn serve_from_args(args: ServeArgs) -> anyhow::Result<()> {
-    let config = Config::load(&args)?;
+    let config = args.load_config()?;
     init_logging(&config.log);
     actix_web::rt::System::new().block_on(async move {
         let app = start(config).await?;
@@ -133,20 +133,13 @@ impl RunningApp {
 pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let started = Instant::now();
     let runtime = Arc::new(
-        Runtime::start(RuntimeSettings {
-            workers: config.run.workers,
-            queue: config.run.queue,
-            output_cap_bytes: config.run.output_limit_bytes,
-            memory_limit_bytes: config.run.memory_limit_bytes,
-            site_packages: config.venv_site_packages.clone(),
-            worker_priority: config.run.worker_priority,
-        })
-        .context("cannot start the Python runtime")?,
+        Runtime::start(RuntimeSettings::from_config(&config))
+            .context("cannot start the Python runtime")?,
     );
     let config = Arc::new(config);
     let assets = Arc::new(AssetTable::build(&config.base_path));
     let first = Snapshot::build(&config, &assets.urls, None)?;
-    log_problems(&first, None);
+    first.log_new_problems(None);
     tracing::info!(
         pages = first.page_count(),
         snippets = first.snippets().len(),
@@ -225,14 +218,4 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         stopper,
         _watcher: watcher,
     })
-}
-
-/// Logs each content problem of `snapshot` that `previous` did not have.
-pub fn log_problems(snapshot: &Snapshot, previous: Option<&Snapshot>) {
-    for problem in snapshot.problems() {
-        let known = previous.is_some_and(|p| p.problems().contains(problem));
-        if !known {
-            tracing::error!("content error: {problem}");
-        }
-    }
 }

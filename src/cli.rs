@@ -1,8 +1,12 @@
-//! The command line. Flags are only overrides: [`crate::config`] merges them
-//! over the defaults, the config file and the environment.
+//! The command line. Flags are only overrides: [`ServeArgs::load_config`]
+//! turns the flags given into [`FlagOverrides`], which [`crate::config`]
+//! merges over the defaults, the config file and the environment.
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::config::Config;
 
 /// Serve a folder of markdown write-ups whose Python examples run live.
 #[derive(Debug, Parser)]
@@ -100,4 +104,40 @@ pub struct ServeArgs {
     /// Serve the site under this path, e.g. /docs behind a reverse proxy
     #[arg(long, value_name = "PATH")]
     pub base_path: Option<String>,
+}
+
+impl ServeArgs {
+    /// The configuration: the config file these flags name (or the default
+    /// one), the environment, and the flags given on top.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref(), &FlagOverrides::from(self))
+    }
+}
+
+/// Only the flags that were given, under the config's key names, so absent
+/// flags do not override lower layers.
+#[derive(Debug, Serialize)]
+pub struct FlagOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bind: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    watch: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    drafts: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base_path: Option<String>,
+}
+
+impl From<&ServeArgs> for FlagOverrides {
+    fn from(args: &ServeArgs) -> Self {
+        FlagOverrides {
+            content: args.content.clone(),
+            bind: args.bind.clone(),
+            watch: args.watch,
+            drafts: args.drafts,
+            base_path: args.base_path.clone(),
+        }
+    }
 }

@@ -1,6 +1,7 @@
-//! Configuration: defaults → config file → `RUNDOCS_*` environment → flags.
+//! Configuration: defaults → config file → `RUNDOCS_*` environment → flags
+//! (the command line turns its flags into overrides, in [`crate::cli`]).
 //!
-//! [`Config::load`] merges the layers with figment, then [`Config::validate`]
+//! [`Config::load`] merges the layers with figment, then `RawConfig::validate`
 //! checks every value once; the rest of the program receives a ready
 //! [`Config`] and never re-checks it. Errors name the key, where it came from
 //! and what is accepted.
@@ -14,7 +15,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 pub use crate::access::{AccessConfig, AccessLevel, RawAccessConfig};
-use crate::cli::ServeArgs;
+use crate::runtime::WorkerPriority;
 
 /// The config file looked for in the current folder when `--config` is not given.
 pub const DEFAULT_CONFIG_FILE: &str = "rundocs.toml";
@@ -76,20 +77,6 @@ pub struct RunConfig {
     pub worker_priority: WorkerPriority,
     /// Runs one client address may start per minute (all at once, at most).
     pub rate_limit_per_minute: u32,
-}
-
-/// Scheduling priority of the threads that execute examples.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WorkerPriority {
-    /// `SCHED_IDLE`: examples get only CPU time that requests leave over, so
-    /// CPU-bound examples never slow pages down (under a CPU-saturating load
-    /// they wait, and may time out).
-    Idle,
-    /// `nice 10`: requests are favoured, examples still get a share.
-    Low,
-    /// The same priority as the HTTP threads.
-    Normal,
 }
 
 impl Default for RunConfig {
@@ -168,10 +155,14 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Merges all layers for `rundocs serve` and validates the result.
-    pub fn load(args: &ServeArgs) -> anyhow::Result<Config> {
+    /// Merges all layers and validates the result: the defaults, then
+    /// `config_file` (or `rundocs.toml` in the current folder, if present),
+    /// then the `RUNDOCS_*` environment, then `flags`: the settings given on
+    /// the command line, serialized with the config's key names (keys left
+    /// out keep the value of a lower layer).
+    pub fn load(config_file: Option<&Path>, flags: &impl Serialize) -> anyhow::Result<Config> {
         let mut figment = Figment::from(Serialized::defaults(RawConfig::default()));
-        match &args.config {
+        match config_file {
             Some(path) => {
                 if !path.is_file() {
                     bail!("config file {} does not exist", path.display());
@@ -184,7 +175,7 @@ impl Config {
             None => {}
         }
         figment = figment.merge(settings_from_environment());
-        figment = figment.merge(Serialized::defaults(FlagOverrides::from(args)));
+        figment = figment.merge(Serialized::defaults(flags));
         let raw: RawConfig = figment
             .extract()
             .map_err(|error| anyhow::anyhow!(describe_figment_error(error)))
@@ -229,33 +220,6 @@ fn settings_from_environment() -> Env {
         let top = key.as_str().split('.').next().unwrap_or_default();
         KEYS.iter().any(|known| known.eq_ignore_ascii_case(top))
     })
-}
-
-/// Only the flags that were given, so absent flags do not override lower layers.
-#[derive(Serialize)]
-struct FlagOverrides {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    bind: Option<String>,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    watch: bool,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    drafts: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    base_path: Option<String>,
-}
-
-impl From<&ServeArgs> for FlagOverrides {
-    fn from(args: &ServeArgs) -> Self {
-        FlagOverrides {
-            content: args.content.clone(),
-            bind: args.bind.clone(),
-            watch: args.watch,
-            drafts: args.drafts,
-            base_path: args.base_path.clone(),
-        }
-    }
 }
 
 /// figment's errors already name the key and the source; collect all of them.
@@ -309,93 +273,21 @@ fn normalize_base_path(raw: &str) -> anyhow::Result<String> {
 }
 
 impl RawConfig {
+    /// Checks every value, in the order of the file's sections, and turns
+    /// the raw settings into a [`Config`]. The first bad value is the error.
     fn validate(self) -> anyhow::Result<Config> {
-        let bind: SocketAddr = self.bind.parse().map_err(|_| {
-            anyhow::anyhow!(
-                "`bind` = {:?} is not an address; use IP:PORT, e.g. 127.0.0.1:8000 or [::1]:8000",
-                self.bind
-            )
-        })?;
-        let content = match self.content {
-            None => ContentSource::Bundled,
-            Some(path) => {
-                let path = path.relative();
-                if !path.is_dir() {
-                    bail!(
-                        "`content` = {} is not a folder; point it at the folder holding your .md files",
-                        path.display()
-                    );
-                }
-                ContentSource::Dir(path)
-            }
-        };
+        let bind = parse_bind(&self.bind)?;
+        let content = content_source(self.content)?;
         if self.watch && content == ContentSource::Bundled {
             bail!("`watch` needs a content folder: pass --content DIR (the bundled write-ups never change)");
         }
-        if !(self.run.timeout_s > 0.0 && self.run.timeout_s <= MAX_TIMEOUT_S) {
-            bail!(
-                "`run.timeout_s` = {} is out of range; use seconds greater than 0 and at most {MAX_TIMEOUT_S}",
-                self.run.timeout_s
-            );
-        }
-        if !(1..=MAX_WORKERS).contains(&self.run.workers) {
-            bail!(
-                "`run.workers` = {} is out of range; use 1 to {MAX_WORKERS}",
-                self.run.workers
-            );
-        }
-        if !(1..=MAX_QUEUE).contains(&self.run.queue) {
-            bail!(
-                "`run.queue` = {} is out of range; use 1 to {MAX_QUEUE}",
-                self.run.queue
-            );
-        }
-        if self.run.output_limit_bytes < MIN_OUTPUT_LIMIT {
-            bail!(
-                "`run.output_limit_bytes` = {} is too small; use at least {MIN_OUTPUT_LIMIT}",
-                self.run.output_limit_bytes
-            );
-        }
-        if self.run.memory_limit_bytes != 0 && self.run.memory_limit_bytes < MIN_MEMORY_LIMIT {
-            bail!(
-                "`run.memory_limit_bytes` = {} is too small; use at least {MIN_MEMORY_LIMIT} (16 MiB), or 0 for no limit",
-                self.run.memory_limit_bytes
-            );
-        }
-        if self.run.rate_limit_per_minute == 0 {
-            bail!("`run.rate_limit_per_minute` is 0, which would refuse every run; use 1 or more");
-        }
-        let venv_site_packages = match self.python.venv {
-            Some(venv) => Some(venv_site_packages(&venv.relative(), "`python.venv`")?),
-            // An active virtualenv is used when it fits, and otherwise only
-            // warned about: it may belong to something else in this shell.
-            None => std::env::var_os("VIRTUAL_ENV")
-                .filter(|v| !v.is_empty())
-                .and_then(|venv| {
-                    venv_site_packages(Path::new(&venv), "VIRTUAL_ENV")
-                        .map_err(|error| {
-                            eprintln!("warning: not using the active virtualenv: {error}")
-                        })
-                        .ok()
-                }),
-        };
-        if let Some(template) = &self.edit_url_template {
-            if !template.contains("{path}") {
-                bail!(
-                    "`edit_url_template` = {template:?} has no `{{path}}`; write where the page's file goes, \
-                     e.g. \"https://git.example.com/docs/edit/main/{{path}}\""
-                );
-            }
-        }
+        self.run.validate()?;
+        let venv_site_packages = python_site_packages(self.python.venv)?;
+        check_edit_url_template(self.edit_url_template.as_deref())?;
         if self.title.trim().is_empty() {
             bail!("`title` is empty; give the site a name");
         }
-        tracing_subscriber::EnvFilter::try_new(&self.log).map_err(|e| {
-            anyhow::anyhow!(
-                "`log` = {:?} is not a log filter ({e}); use a level such as error, warn, info, debug, trace",
-                self.log
-            )
-        })?;
+        check_log_filter(&self.log)?;
         Ok(Config {
             content,
             bind,
@@ -411,4 +303,108 @@ impl RawConfig {
             access: self.access.validate()?,
         })
     }
+}
+
+impl RunConfig {
+    /// Every run setting within its bounds.
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(self.timeout_s > 0.0 && self.timeout_s <= MAX_TIMEOUT_S) {
+            bail!(
+                "`run.timeout_s` = {} is out of range; use seconds greater than 0 and at most {MAX_TIMEOUT_S}",
+                self.timeout_s
+            );
+        }
+        if !(1..=MAX_WORKERS).contains(&self.workers) {
+            bail!(
+                "`run.workers` = {} is out of range; use 1 to {MAX_WORKERS}",
+                self.workers
+            );
+        }
+        if !(1..=MAX_QUEUE).contains(&self.queue) {
+            bail!(
+                "`run.queue` = {} is out of range; use 1 to {MAX_QUEUE}",
+                self.queue
+            );
+        }
+        if self.output_limit_bytes < MIN_OUTPUT_LIMIT {
+            bail!(
+                "`run.output_limit_bytes` = {} is too small; use at least {MIN_OUTPUT_LIMIT}",
+                self.output_limit_bytes
+            );
+        }
+        if self.memory_limit_bytes != 0 && self.memory_limit_bytes < MIN_MEMORY_LIMIT {
+            bail!(
+                "`run.memory_limit_bytes` = {} is too small; use at least {MIN_MEMORY_LIMIT} (16 MiB), or 0 for no limit",
+                self.memory_limit_bytes
+            );
+        }
+        if self.rate_limit_per_minute == 0 {
+            bail!("`run.rate_limit_per_minute` is 0, which would refuse every run; use 1 or more");
+        }
+        Ok(())
+    }
+}
+
+/// The `bind` address.
+fn parse_bind(bind: &str) -> anyhow::Result<SocketAddr> {
+    bind.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "`bind` = {bind:?} is not an address; use IP:PORT, e.g. 127.0.0.1:8000 or [::1]:8000"
+        )
+    })
+}
+
+/// A `content` folder that exists, or the bundled write-ups when none is set.
+fn content_source(content: Option<RelativePathBuf>) -> anyhow::Result<ContentSource> {
+    let Some(path) = content else {
+        return Ok(ContentSource::Bundled);
+    };
+    let path = path.relative();
+    if !path.is_dir() {
+        bail!(
+            "`content` = {} is not a folder; point it at the folder holding your .md files",
+            path.display()
+        );
+    }
+    Ok(ContentSource::Dir(path))
+}
+
+/// The `site-packages` examples import from: `python.venv`'s, or else the
+/// active virtualenv's when it fits.
+fn python_site_packages(venv: Option<RelativePathBuf>) -> anyhow::Result<Option<PathBuf>> {
+    match venv {
+        Some(venv) => venv_site_packages(&venv.relative(), "`python.venv`").map(Some),
+        // An active virtualenv is used when it fits, and otherwise only
+        // warned about: it may belong to something else in this shell.
+        None => Ok(std::env::var_os("VIRTUAL_ENV")
+            .filter(|v| !v.is_empty())
+            .and_then(|venv| {
+                venv_site_packages(Path::new(&venv), "VIRTUAL_ENV")
+                    .map_err(|error| eprintln!("warning: not using the active virtualenv: {error}"))
+                    .ok()
+            })),
+    }
+}
+
+/// An `edit_url_template`, if set, says where the page's file goes.
+fn check_edit_url_template(template: Option<&str>) -> anyhow::Result<()> {
+    if let Some(template) = template {
+        if !template.contains("{path}") {
+            bail!(
+                "`edit_url_template` = {template:?} has no `{{path}}`; write where the page's file goes, \
+                 e.g. \"https://git.example.com/docs/edit/main/{{path}}\""
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `log` is a filter tracing understands.
+fn check_log_filter(log: &str) -> anyhow::Result<()> {
+    tracing_subscriber::EnvFilter::try_new(log).map_err(|e| {
+        anyhow::anyhow!(
+            "`log` = {log:?} is not a log filter ({e}); use a level such as error, warn, info, debug, trace"
+        )
+    })?;
+    Ok(())
 }

@@ -20,6 +20,9 @@
 //! - [`app`]: wires all of it into a bound, running server.
 //! - [`check`]: `rundocs check`, which runs every example and compares its output.
 //!
+//! - [`util`]: the few helpers everything may use (HTML escaping, hex
+//!   digests, returning freed memory); it uses nothing of the crate.
+//!
 //! `main.rs` only parses the command line ([`cli`]) and calls into [`app`].
 
 pub mod access;
@@ -32,5 +35,6 @@ pub mod init;
 pub mod render;
 pub mod runtime;
 pub mod search;
+pub mod util;
 pub mod watch;
 pub mod web;

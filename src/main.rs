@@ -6,7 +6,7 @@ use clap::Parser;
 use rundocs::cli::{Cli, Command};
 
 fn check(args: rundocs::cli::CheckArgs) -> ExitCode {
-    let result = rundocs::config::Config::load(&args.as_serve_args()).and_then(|config| {
+    let result = args.as_serve_args().load_config().and_then(|config| {
         rundocs::check::run(&config, args.page.as_deref(), &mut std::io::stdout())
     });
     match result {
@@ -56,8 +56,24 @@ fn report(error: &anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// `rundocs --version`: prints the version line; fails when it warns that
+/// the libpython loaded is not the one rundocs was built against.
+fn version(shown: &clap::Error) -> ExitCode {
+    let _ = shown.print();
+    match rundocs::runtime::python_mismatch_warning() {
+        Some(_) => ExitCode::FAILURE,
+        None => ExitCode::SUCCESS,
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) if error.kind() == clap::error::ErrorKind::DisplayVersion => {
+            return version(&error)
+        }
+        Err(error) => error.exit(),
+    };
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => rundocs::app::serve_from_args(args),
         Command::Check(args) => return check(args),

@@ -69,7 +69,7 @@ fn rebuild(
     let previous = snapshot.load_full();
     match Snapshot::build(config, &assets.urls, Some(&previous)) {
         Ok(next) => {
-            crate::app::log_problems(&next, Some(&previous));
+            next.log_new_problems(Some(&previous));
             let generation = next.generation;
             tracing::info!(
                 generation,

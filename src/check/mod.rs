@@ -14,7 +14,9 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::content::Snippet;
 use crate::render::{AssetTable, Snapshot};
-use crate::runtime::{EndStatus, OutputStream, RunEnd, RunEvent, Runtime, RuntimeSettings};
+use crate::runtime::{
+    EndStatus, OutputStream, RunEnd, RunEvent, Runtime, RuntimeSettings, WorkerPriority,
+};
 use crate::web::run::run_request;
 
 /// The outcome of one example.
@@ -33,13 +35,12 @@ pub fn run(
 ) -> anyhow::Result<(usize, usize)> {
     let assets = AssetTable::build("");
     let snapshot = Snapshot::build(config, &assets.urls, None)?;
+    // One example at a time, in order, at the priority of the command itself.
     let runtime = Runtime::start(RuntimeSettings {
         workers: 1,
         queue: 1,
-        output_cap_bytes: config.run.output_limit_bytes,
-        memory_limit_bytes: config.run.memory_limit_bytes,
-        site_packages: config.venv_site_packages.clone(),
-        worker_priority: crate::config::WorkerPriority::Normal,
+        worker_priority: WorkerPriority::Normal,
+        ..RuntimeSettings::from_config(config)
     })
     .context("cannot start the Python runtime")?;
     let page = page.map(|p| p.trim_matches('/'));

@@ -7,6 +7,8 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::util::hex_prefix;
+
 /// One fenced code block of a page (output blocks belong to the block before them).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Snippet {
@@ -52,16 +54,6 @@ pub fn snippet_id(page: &str, code: &str, occurrence: usize) -> String {
         id.push_str(&format!("-{}", occurrence + 1));
     }
     id
-}
-
-/// The first `len` hex digits of `bytes`.
-pub fn hex_prefix(bytes: &[u8], len: usize) -> String {
-    bytes
-        .iter()
-        .flat_map(|b| [b >> 4, b & 0xf])
-        .take(len)
-        .map(|nibble| char::from_digit(u32::from(nibble), 16).expect("a nibble is a hex digit"))
-        .collect()
 }
 
 #[cfg(test)]

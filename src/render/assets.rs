@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 
-use crate::content::snippet::hex_prefix;
+use crate::util::hex_prefix;
 
 #[derive(RustEmbed)]
 #[folder = "static/"]

@@ -147,13 +147,6 @@ pub fn release_grammars() {
     GRAMMARS.lock().unwrap_or_else(|e| e.into_inner()).take();
 }
 
-/// Escapes `text` for HTML element content and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    pulldown_cmark_escape::escape_html(&mut out, text).expect("writing to a String cannot fail");
-    out
-}
-
 /// Escapes `text` for element content only (quotes stay as they are).
 fn push_escaped(out: &mut String, text: &str) {
     pulldown_cmark_escape::escape_html_body_text(out, text)

@@ -9,10 +9,11 @@ use std::collections::HashMap;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use super::highlight::{code_html, escape_html};
+use super::highlight::code_html;
 use crate::content::fence::{self, Fence};
 use crate::content::snippet::snippet_id;
 use crate::content::Snippet;
+use crate::util::escape_html;
 
 /// The markdown dialect of every page: GitHub-flavoured tables, footnotes,
 /// strikethrough and task lists, `{#id}` heading attributes, and smart

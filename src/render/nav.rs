@@ -10,8 +10,8 @@
 //! served. A 1,000-page site then keeps one sidebar in memory, not 1,000.
 use std::fmt::Write;
 
-use super::highlight::escape_html;
 use crate::content::humanize;
+use crate::util::escape_html;
 
 /// What navigation needs to know about one page.
 #[derive(Debug, Clone)]

@@ -25,9 +25,9 @@ use super::templates::{
     NotFoundTemplate, PageTemplate, SplitPage,
 };
 use crate::config::{Config, MAX_TIMEOUT_S};
-use crate::content::snippet::hex_prefix;
 use crate::content::{self, ContentProblem, Snippet, SourcePage};
 use crate::search::{PendingIndex, SearchSection};
+use crate::util::{hex_prefix, return_free_memory_to_the_system};
 
 /// A page ready to serve.
 #[derive(Debug, Clone)]
@@ -78,73 +78,15 @@ impl Snapshot {
     ) -> anyhow::Result<Snapshot> {
         let loaded =
             content::load(&config.content, config.drafts).context("cannot load the content")?;
-        let mut built = Vec::with_capacity(loaded.pages.len());
-        let mut broken = Vec::new();
         let mut problems = loaded.problems;
-        let rendered = render_all(&loaded.pages, config);
-        for (source, result) in loaded.pages.into_iter().zip(rendered) {
-            match result {
-                Ok(markdown) => built.push(BuiltPage::new(source, markdown, None)),
-                Err(problem) => problems.push(problem),
-            }
-        }
-        for problem in &problems {
-            let last_good = previous
-                .and_then(|p| p.good_sources.get(&problem.file))
-                .and_then(|source| Some((source.clone(), render_markdown(source, config).ok()?)));
-            match last_good {
-                Some((source, markdown)) => {
-                    built.push(BuiltPage::new(source, markdown, Some(problem.clone())))
-                }
-                None => broken.push(problem.clone()),
-            }
-        }
+        let mut built = render_pages(loaded.pages, config, &mut problems);
+        let broken = restore_last_good_versions(&problems, previous, config, &mut built);
 
         let generation = previous.map_or(1, |p| p.generation + 1);
         let chrome = Chrome::new(config, assets, generation);
-        let nav_pages: Vec<NavPage<'_>> = built
-            .iter()
-            .map(|page| NavPage {
-                url_path: &page.source.url_path,
-                title: &page.title,
-                weight: page.source.front.weight,
-                is_section_index: page.source.is_section_index,
-                draft: page.source.front.draft,
-            })
-            .collect();
-        let nav = Navigation::build(&nav_pages, &config.base_path);
+        let nav = navigation(&built, &config.base_path);
         let sidebar_digest = Sha256::digest(nav.sidebar_html.as_bytes());
-
-        let mut pages = HashMap::with_capacity(built.len() + broken.len());
-        for (index, page) in built.iter().enumerate() {
-            let parts = if page.source.url_path.is_empty() {
-                render_index(&chrome, config, &built, &nav, Some(page))?
-            } else {
-                render_page(config, &chrome, &built, &nav, index)?
-            };
-            let current_mark = nav.current_marks[index];
-            pages.insert(
-                page.source.url_path.clone(),
-                ServedPage::new(parts, current_mark, 200, &sidebar_digest),
-            );
-        }
-        if !pages.contains_key("") {
-            let parts = render_index(&chrome, config, &built, &nav, None)?;
-            pages.insert(
-                String::new(),
-                ServedPage::new(parts, None, 200, &sidebar_digest),
-            );
-        }
-        for problem in &broken {
-            let parts = render_split(&ContentErrorTemplate {
-                chrome: &chrome,
-                problem,
-            })?;
-            pages.insert(
-                problem.url_path.clone(),
-                ServedPage::new(parts, None, 500, &sidebar_digest),
-            );
-        }
+        let pages = serve_pages(config, &chrome, &built, &broken, &nav, &sidebar_digest)?;
         let not_found = ServedPage::new(
             render_split(&NotFoundTemplate { chrome: &chrome })?,
             None,
@@ -152,14 +94,7 @@ impl Snapshot {
             &sidebar_digest,
         );
 
-        let reading_order = built
-            .iter()
-            .position(|p| p.source.url_path.is_empty())
-            .into_iter()
-            .chain(nav.order.iter().copied());
-        let snippets: Vec<Snippet> = reading_order
-            .flat_map(|index| built[index].markdown.snippets.iter().cloned())
-            .collect();
+        let snippets = snippets_in_reading_order(&built, &nav);
         let snippet_index = snippets
             .iter()
             .enumerate()
@@ -273,6 +208,16 @@ impl Snapshot {
         &self.problems
     }
 
+    /// Logs each content problem that `previous` did not have.
+    pub fn log_new_problems(&self, previous: Option<&Snapshot>) {
+        for problem in &self.problems {
+            let known = previous.is_some_and(|p| p.problems.contains(problem));
+            if !known {
+                tracing::error!("content error: {problem}");
+            }
+        }
+    }
+
     /// Number of pages served (including the home page and broken pages).
     pub fn page_count(&self) -> usize {
         self.pages.len()
@@ -325,6 +270,116 @@ impl ServedPage {
             etag,
         }
     }
+}
+
+/// Renders every loaded page; a page that fails becomes a problem in
+/// `problems` instead.
+fn render_pages(
+    sources: Vec<SourcePage>,
+    config: &Config,
+    problems: &mut Vec<ContentProblem>,
+) -> Vec<BuiltPage> {
+    let mut built = Vec::with_capacity(sources.len());
+    let rendered = render_all(&sources, config);
+    for (source, result) in sources.into_iter().zip(rendered) {
+        match result {
+            Ok(markdown) => built.push(BuiltPage::new(source, markdown, None)),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    built
+}
+
+/// For each problem, the file's last good version from `previous` joins
+/// `built` (with the problem as its banner). Returns the problems with no
+/// good version to fall back on: their pages are error pages.
+fn restore_last_good_versions(
+    problems: &[ContentProblem],
+    previous: Option<&Snapshot>,
+    config: &Config,
+    built: &mut Vec<BuiltPage>,
+) -> Vec<ContentProblem> {
+    let mut broken = Vec::new();
+    for problem in problems {
+        let last_good = previous
+            .and_then(|p| p.good_sources.get(&problem.file))
+            .and_then(|source| Some((source.clone(), render_markdown(source, config).ok()?)));
+        match last_good {
+            Some((source, markdown)) => {
+                built.push(BuiltPage::new(source, markdown, Some(problem.clone())))
+            }
+            None => broken.push(problem.clone()),
+        }
+    }
+    broken
+}
+
+/// The site navigation (sidebar, reading order, index groups) of `built`.
+fn navigation(built: &[BuiltPage], base_path: &str) -> Navigation {
+    let nav_pages: Vec<NavPage<'_>> = built
+        .iter()
+        .map(|page| NavPage {
+            url_path: &page.source.url_path,
+            title: &page.title,
+            weight: page.source.front.weight,
+            is_section_index: page.source.is_section_index,
+            draft: page.source.front.draft,
+        })
+        .collect();
+    Navigation::build(&nav_pages, base_path)
+}
+
+/// Every page ready to serve, by URL path: the built pages, the home page
+/// (an index, unless the content has one), and an error page per broken file.
+fn serve_pages(
+    config: &Config,
+    chrome: &Chrome<'_>,
+    built: &[BuiltPage],
+    broken: &[ContentProblem],
+    nav: &Navigation,
+    sidebar_digest: &[u8],
+) -> anyhow::Result<HashMap<String, ServedPage>> {
+    let mut pages = HashMap::with_capacity(built.len() + broken.len());
+    for (index, page) in built.iter().enumerate() {
+        let parts = if page.source.url_path.is_empty() {
+            render_index(chrome, config, built, nav, Some(page))?
+        } else {
+            render_page(config, chrome, built, nav, index)?
+        };
+        let current_mark = nav.current_marks[index];
+        pages.insert(
+            page.source.url_path.clone(),
+            ServedPage::new(parts, current_mark, 200, sidebar_digest),
+        );
+    }
+    if !pages.contains_key("") {
+        let parts = render_index(chrome, config, built, nav, None)?;
+        pages.insert(
+            String::new(),
+            ServedPage::new(parts, None, 200, sidebar_digest),
+        );
+    }
+    for problem in broken {
+        let parts = render_split(&ContentErrorTemplate { chrome, problem })?;
+        pages.insert(
+            problem.url_path.clone(),
+            ServedPage::new(parts, None, 500, sidebar_digest),
+        );
+    }
+    Ok(pages)
+}
+
+/// Every code block of the site: the home page's first, then the other
+/// pages' in reading order.
+fn snippets_in_reading_order(built: &[BuiltPage], nav: &Navigation) -> Vec<Snippet> {
+    let reading_order = built
+        .iter()
+        .position(|p| p.source.url_path.is_empty())
+        .into_iter()
+        .chain(nav.order.iter().copied());
+    reading_order
+        .flat_map(|index| built[index].markdown.snippets.iter().cloned())
+        .collect()
 }
 
 /// Every section of every page, for the search index: taken from the
@@ -385,18 +440,6 @@ fn render_all(
         });
     results.sort_unstable_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, result)| result).collect()
-}
-
-/// Building a site allocates several times what its snapshot keeps (the
-/// grammars' compiled regexes, each page's intermediate HTML). glibc keeps
-/// freed memory for later; hand it back, so a server's resident memory is
-/// what it serves from rather than the peak of its last build.
-pub(crate) fn return_free_memory_to_the_system() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only releases free memory of glibc's heap.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// Below this many pages per core, one thread renders everything.

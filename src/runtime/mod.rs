@@ -20,6 +20,7 @@ pub mod interpreter;
 pub mod memory;
 pub mod metrics;
 pub mod output;
+pub mod priority;
 pub mod run_state;
 pub mod worker;
 
@@ -33,6 +34,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use canceller::CancelCommand;
 pub use events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
 use metrics::RunMetrics;
+pub use priority::WorkerPriority;
 use run_state::{Phase, RunState, StopReason};
 pub use worker::Block;
 use worker::{Job, WorkerContext};
@@ -55,7 +57,21 @@ pub struct RuntimeSettings {
     pub memory_limit_bytes: usize,
     /// A virtualenv's `site-packages`, importable from examples.
     pub site_packages: Option<std::path::PathBuf>,
-    pub worker_priority: worker::WorkerPriority,
+    pub worker_priority: WorkerPriority,
+}
+
+impl RuntimeSettings {
+    /// The settings the operator configured (the `run` section and the virtualenv).
+    pub fn from_config(config: &crate::config::Config) -> RuntimeSettings {
+        RuntimeSettings {
+            workers: config.run.workers,
+            queue: config.run.queue,
+            output_cap_bytes: config.run.output_limit_bytes,
+            memory_limit_bytes: config.run.memory_limit_bytes,
+            site_packages: config.venv_site_packages.clone(),
+            worker_priority: config.run.worker_priority,
+        }
+    }
 }
 
 /// A run to execute: its blocks in order (`requires=` blocks first) and its time limit.
@@ -307,16 +323,29 @@ pub fn loaded_python_version() -> String {
     version.to_string_lossy().into_owned()
 }
 
-/// The line `rundocs --version` prints.
-pub fn version_line() -> String {
+/// The warning to give when the libpython loaded is not the one rundocs was
+/// built against (its standard library and behaviour may differ).
+pub fn python_mismatch_warning() -> Option<String> {
     let loaded = loaded_python_version();
     let loaded_short = loaded.split_whitespace().next().unwrap_or_default();
-    let mut line = format!("{} (embedded Python {loaded})", env!("CARGO_PKG_VERSION"));
-    if loaded_short != BUILD_PYTHON_VERSION {
-        line.push_str(&format!(
-            "\nwarning: built against Python {BUILD_PYTHON_VERSION} but loaded {loaded_short}; \
+    (loaded_short != BUILD_PYTHON_VERSION).then(|| {
+        format!(
+            "warning: built against Python {BUILD_PYTHON_VERSION} but loaded {loaded_short}; \
              the loader found another libpython (check LD_LIBRARY_PATH)"
-        ));
+        )
+    })
+}
+
+/// The line `rundocs --version` prints (with the mismatch warning, if any).
+pub fn version_line() -> String {
+    let mut line = format!(
+        "{} (embedded Python {})",
+        env!("CARGO_PKG_VERSION"),
+        loaded_python_version()
+    );
+    if let Some(warning) = python_mismatch_warning() {
+        line.push('\n');
+        line.push_str(&warning);
     }
     line
 }

@@ -17,8 +17,8 @@ use super::interpreter::{idents, Prelude};
 use super::memory::{self, MemoryBudget};
 use super::metrics::RunMetrics;
 use super::output::{human_bytes, OutputSink};
+use super::priority::WorkerPriority;
 use super::run_state::{Phase, RunState, StopReason};
-pub use crate::config::WorkerPriority;
 
 /// One block of a run: the run's own code, or a block it `requires=`.
 #[derive(Debug, Clone)]

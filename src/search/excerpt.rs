@@ -2,7 +2,7 @@
 use tantivy::tokenizer::{Language, LowerCaser, SimpleTokenizer, StopWordFilter, TextAnalyzer};
 
 use super::{SearchSection, MAX_QUERY_BYTES};
-use crate::render::highlight::escape_html;
+use crate::util::escape_html;
 
 /// One word of a query.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,7 +40,7 @@ impl PendingIndex {
                     }
                     Err(error) => tracing::error!(%error, "cannot build the search index"),
                 }
-                crate::render::snapshot::return_free_memory_to_the_system();
+                crate::util::return_free_memory_to_the_system();
             });
         if let Err(error) = spawned {
             tracing::error!(%error, "cannot start the thread that builds the search index");

@@ -19,12 +19,13 @@
 //! | `GET /api/live-reload` | [`live_reload`]: SSE telling pages to reload (`--watch`) |
 //! | `POST /api/run/{id}` | [`run`]: runs a snippet, streams its output (SSE) |
 //! | `GET /healthz` | [`api::health`] |
-//! | `GET /metrics` | [`run::metrics`]: Prometheus text |
+//! | `GET /metrics` | [`metrics`]: Prometheus text |
 pub mod access;
 pub mod api;
 pub mod assets;
 pub mod error;
 pub mod live_reload;
+pub mod metrics;
 pub mod pages;
 pub mod refusals;
 pub mod request_shape;
@@ -131,7 +132,7 @@ async fn outside_base_path(state: web::Data<AppState>, request: HttpRequest) -> 
 
 fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(read_only("/healthz", get_or_head().to(api::health)))
-        .service(read_only("/metrics", get_or_head().to(run::metrics)))
+        .service(read_only("/metrics", get_or_head().to(metrics::metrics)))
         .service(
             web::scope("/api")
                 // A query that does not parse (`limit=ten`) gets the API's JSON error.

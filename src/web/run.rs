@@ -169,13 +169,3 @@ pub async fn wrong_method(request: actix_web::HttpRequest) -> HttpResponse {
         .insert_header((actix_web::http::header::ALLOW, "POST"))
         .json(json!({ "error": format!("{} is not allowed here; start a run with POST {}", request.method(), request.path()) }))
 }
-
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let mut text = state.runtime.metrics_text();
-    state.refusals.encode(&mut text);
-    text.push_str("# EOF\n");
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(text)
-}

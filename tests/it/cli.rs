@@ -38,14 +38,51 @@ fn stderr(output: &Output) -> String {
 fn version_names_the_embedded_python_it_was_built_with() {
     let dir = tempfile::tempdir().unwrap();
     let output = rundocs(&["--version"], dir.path(), &[]);
-    assert!(output.status.success());
     let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", stderr(&output));
     let expected = format!(
-        "embedded Python {} ",
+        "rundocs {} (embedded Python {} ",
+        env!("CARGO_PKG_VERSION"),
         rundocs::runtime::BUILD_PYTHON_VERSION
     );
-    assert!(stdout.contains(&expected), "{stdout}");
+    assert!(stdout.starts_with(&expected), "{stdout}");
     assert!(!stdout.contains("warning"), "{stdout}");
+}
+
+/// A libpython3.11 other than the build's, where Debian installs its own.
+const OTHER_LIBPYTHON_DIR: &str = "/usr/lib/x86_64-linux-gnu";
+
+#[test]
+fn version_fails_when_the_loader_finds_another_libpython() {
+    if !std::path::Path::new(OTHER_LIBPYTHON_DIR)
+        .join("libpython3.11.so.1.0")
+        .is_file()
+    {
+        eprintln!("SKIPPED: no libpython3.11.so.1.0 in {OTHER_LIBPYTHON_DIR} to load instead");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let output = rundocs(
+        &["--version"],
+        dir.path(),
+        &[("LD_LIBRARY_PATH", OTHER_LIBPYTHON_DIR)],
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let built = rundocs::runtime::BUILD_PYTHON_VERSION;
+    if stdout.contains(&format!("(embedded Python {built} ")) {
+        eprintln!(
+            "SKIPPED: with {OTHER_LIBPYTHON_DIR} first, the loader still found Python {built}, the build's own version"
+        );
+        return;
+    }
+    assert!(
+        stdout.contains(&format!(
+            "warning: built against Python {built} but loaded "
+        )),
+        "{stdout}{}",
+        stderr(&output)
+    );
+    assert!(!output.status.success(), "{stdout}");
 }
 
 #[test]

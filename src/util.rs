@@ -1,0 +1,54 @@
+//! Small helpers that several parts of rundocs share: HTML escaping, short
+//! hex digests, and handing freed memory back to the system.
+//!
+//! This module is the ground floor: it uses nothing else of the crate, so
+//! every other module may use it.
+
+/// Escapes `text` for HTML element content and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    pulldown_cmark_escape::escape_html(&mut out, text).expect("writing to a String cannot fail");
+    out
+}
+
+/// The first `len` hex digits of `bytes` (a digest's short form, for ids,
+/// ETags and file names).
+pub fn hex_prefix(bytes: &[u8], len: usize) -> String {
+    bytes
+        .iter()
+        .flat_map(|b| [b >> 4, b & 0xf])
+        .take(len)
+        .map(|nibble| char::from_digit(u32::from(nibble), 16).expect("a nibble is a hex digit"))
+        .collect()
+}
+
+/// Building a site allocates several times what its snapshot keeps (the
+/// grammars' compiled regexes, each page's intermediate HTML). glibc keeps
+/// freed memory for later; hand it back, so a server's resident memory is
+/// what it serves from rather than the peak of its last build.
+pub fn return_free_memory_to_the_system() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of glibc's heap.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_html_escapes_markup_and_quotes() {
+        assert_eq!(
+            escape_html(r#"<a href="x">&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn hex_prefix_takes_the_leading_digits() {
+        assert_eq!(hex_prefix(&[0xab, 0x0f, 0x10], 5), "ab0f1");
+        assert_eq!(hex_prefix(&[0xab], 8), "ab");
+    }
+}
