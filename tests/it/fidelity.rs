@@ -27,7 +27,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
-use rundocs::config::WorkerPriority;
+use rundocs::runtime::WorkerPriority;
 use serde_json::Value;
 
 use super::helpers::*;
