@@ -53,6 +53,7 @@ impl Server {
                 "127.0.0.1:0",
             ])
             .env("RUNDOCS_LOG", "warn")
+            .env_remove("RUNDOCS_BENCH_BINARY")
             // One client sends every run here; lift the per-client limit.
             .env("RUNDOCS_RUN__RATE_LIMIT_PER_MINUTE", "100000000")
             .stdout(Stdio::piped())

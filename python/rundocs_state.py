@@ -106,11 +106,17 @@ def _restore_sys():
     threading.stack_size(_saved["stack_size"])
     original_builtins = _saved["builtins"]
     current = builtins.__dict__
+    if current == original_builtins:  # compared in C; values by identity first
+        return _restore_paths()
     for name in [n for n in current if n not in original_builtins]:
         del current[name]
     for name, value in original_builtins.items():
         if current.get(name, _saved) is not value:
             current[name] = value
+    _restore_paths()
+
+
+def _restore_paths():
     for name in ("path", "meta_path", "path_hooks"):
         if getattr(sys, name) != _saved[name]:
             getattr(sys, name)[:] = _saved[name]
@@ -118,7 +124,12 @@ def _restore_sys():
 
 def _restore_modules():
     modules = sys.modules
-    for name, module in _saved["modules"].items():
+    saved = _saved["modules"]
+    # Every module of start-up still in place (checked in C) and no None
+    # entries added: nothing to do.
+    if modules.items() >= saved.items() and None not in modules.values():
+        return
+    for name, module in saved.items():
         if modules.get(name) is not module:
             modules[name] = module
     # `sys.modules[name] = None` blocks later imports of a module that was
