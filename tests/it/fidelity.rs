@@ -31,7 +31,7 @@ use rundocs::runtime::WorkerPriority;
 use serde_json::Value;
 
 use super::helpers::*;
-use super::run::{read_events, start_run, Event};
+use super::run::{output, read_events, start_run};
 
 const OWN_PROCESS: &str = "# fidelity: own-process";
 const SHARED_STATE: &str = "# fidelity: shared-state";
@@ -177,14 +177,6 @@ fn is_uncaught_exception(stderr: &str) -> bool {
         || stderr.starts_with(&format!("  File \"{FILE}\", line "))
 }
 
-fn text(events: &[Event], stream: &str) -> String {
-    events
-        .iter()
-        .filter(|e| e.name == stream)
-        .filter_map(|e| e.data["text"].as_str())
-        .collect()
-}
-
 /// The script file the server gives a block as its `__file__` (see
 /// `script_path` in python/rundocs_prelude.py): the app runs in this process.
 fn script_file(filename: &str) -> String {
@@ -225,8 +217,8 @@ pub(super) async fn in_server(app: &TestApp, example: &Example) -> Outcome {
         example.label
     );
     assert_eq!(names.last(), Some(&"end"), "{}", example.label);
-    let stdout = text(&events, "stdout");
-    let mut stderr = text(&events, "stderr");
+    let stdout = output(&events, "stdout");
+    let mut stderr = output(&events, "stderr");
     let end = &events.last().unwrap().data;
     let ending = match end["status"].as_str().unwrap_or_default() {
         "ok" => Ending::Ok,

@@ -4,15 +4,7 @@
 use std::time::Duration;
 
 use super::helpers::*;
-use super::run::{read_events, snippet_id, start_run, Event};
-
-fn text(events: &[Event], stream: &str) -> String {
-    events
-        .iter()
-        .filter(|e| e.name == stream)
-        .filter_map(|e| e.data["text"].as_str())
-        .collect()
-}
+use super::run::{output, read_events, snippet_id, start_run, Event};
 
 fn status(events: &[Event]) -> String {
     let end = &events.last().expect("an end event").data;
@@ -38,28 +30,28 @@ async fn redirecting_stdout_in_one_run_never_captures_another_runs_output() {
     let (redirecting, printing) = tokio::join!(redirecting, printing);
     assert_eq!(status(&redirecting), "ok");
     assert_eq!(
-        text(&redirecting, "stdout"),
+        output(&redirecting, "stdout"),
         "redirected buffer: ''\nreplaced stdout: ''\n",
         "the redirecting run caught nothing of the other's"
     );
     assert_eq!(status(&printing), "ok");
     let expected_out: String = (0..10).map(|n| format!("line {n}\n")).collect();
     let expected_err: String = (0..10).map(|n| format!("err {n}\n")).collect();
-    assert_eq!(text(&printing, "stdout"), expected_out, "nothing lost");
-    assert_eq!(text(&printing, "stderr"), expected_err, "nothing lost");
+    assert_eq!(output(&printing, "stdout"), expected_out, "nothing lost");
+    assert_eq!(output(&printing, "stderr"), expected_err, "nothing lost");
 }
 
 #[tokio::test]
 async fn what_a_run_changes_in_the_process_is_undone_before_the_next() {
     let app = spawn_app_with(&fixture("isolation"), |c| c.run.workers = 1).await;
     let before = run_to_end(&app, "reports-state").await;
-    assert_eq!(status(&before), "ok", "{:?}", text(&before, "stderr"));
+    assert_eq!(status(&before), "ok", "{:?}", output(&before, "stderr"));
     let changes = run_to_end(&app, "changes-everything").await;
-    assert_eq!(text(&changes, "stdout"), "changed\n");
+    assert_eq!(output(&changes, "stdout"), "changed\n");
     let after = run_to_end(&app, "reports-state").await;
-    assert_eq!(status(&after), "ok", "{:?}", text(&after, "stderr"));
+    assert_eq!(status(&after), "ok", "{:?}", output(&after, "stderr"));
     let without_random = |events: &[Event]| -> Vec<String> {
-        text(events, "stdout")
+        output(events, "stdout")
             .lines()
             .filter(|l| !l.starts_with("random:"))
             .map(str::to_string)
@@ -67,7 +59,7 @@ async fn what_a_run_changes_in_the_process_is_undone_before_the_next() {
     };
     assert_eq!(without_random(&after), without_random(&before));
     let random_of = |events: &[Event]| {
-        text(events, "stdout")
+        output(events, "stdout")
             .lines()
             .find(|l| l.starts_with("random:"))
             .unwrap()
@@ -84,7 +76,7 @@ async fn audit_hooks_are_refused() {
     let app = spawn_app(&fixture("isolation")).await;
     let events = run_to_end(&app, "audit-hook").await;
     assert_eq!(
-        text(&events, "stdout"),
+        output(&events, "stdout"),
         "sys.addaudithook is not allowed in a rundocs example\n"
     );
 }
@@ -94,11 +86,11 @@ async fn finalisers_output_belongs_to_the_run_that_made_the_object() {
     let app = spawn_app_with(&fixture("isolation"), |c| c.run.workers = 1).await;
     let events = run_to_end(&app, "finaliser-output").await;
     assert_eq!(
-        text(&events, "stdout"),
+        output(&events, "stdout"),
         "made\nfinalised by the run that made me\n"
     );
     let next = run_to_end(&app, "prints-steadily").await;
-    assert!(!text(&next, "stdout").contains("finalised"));
+    assert!(!output(&next, "stdout").contains("finalised"));
 }
 
 #[tokio::test]
@@ -106,7 +98,7 @@ async fn a_socket_left_open_is_closed_when_its_run_ends() {
     let app = spawn_app(&fixture("isolation")).await;
     let events = run_to_end(&app, "socket-kept-open").await;
     assert_eq!(status(&events), "ok");
-    let port: u16 = text(&events, "stdout").trim().parse().unwrap();
+    let port: u16 = output(&events, "stdout").trim().parse().unwrap();
     let refused = std::net::TcpStream::connect(("127.0.0.1", port)).is_err();
     assert!(refused, "the example's listening socket is closed");
 }
@@ -123,7 +115,7 @@ async fn changing_directory_never_changes_what_the_server_serves() {
     let relative = pathdiff(content.path(), &cwd);
     let app = spawn_app_with(&relative, |c| c.watch = true).await;
     let events = run_to_end(&app, "chdir-away").await;
-    assert_eq!(text(&events, "stdout"), "/\n");
+    assert_eq!(output(&events, "stdout"), "/\n");
     app.page("/", 200).await;
     std::fs::write(content.path().join("new.md"), "# Added later\n").unwrap();
     let served = eventually(Duration::from_secs(10), || async {

@@ -96,7 +96,8 @@ pub async fn run(app: &TestApp, id: &str) -> Vec<Event> {
     events
 }
 
-fn output(events: &[Event], stream: &str) -> String {
+/// The text of a run's `stream` events (`stdout` or `stderr`), in order.
+pub fn output(events: &[Event], stream: &str) -> String {
     events
         .iter()
         .filter(|e| e.name == stream)
