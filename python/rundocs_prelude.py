@@ -136,8 +136,10 @@ EXAMPLES_DIR = os.path.join(tempfile.gettempdir(), "rundocs-examples-%d" % os.ge
 def script_path(filename, source):
     """The file standing for the block named ``filename``: its code, as
     ``python3 file.py`` would have it on disk."""
-    stem = "".join(c if c.isalnum() else "-" for c in filename).strip("-") or "example"
-    path = os.path.join(EXAMPLES_DIR, stem + ".py")
+    path = _script_names.get(filename)
+    if path is None:
+        stem = "".join(c if c.isalnum() else "-" for c in filename).strip("-") or "example"
+        path = _script_names[filename] = os.path.join(EXAMPLES_DIR, stem + ".py")
     if _scripts_written.get(path) == source and os.path.exists(path):
         return path
     data = source.encode("utf-8")
@@ -150,6 +152,8 @@ def script_path(filename, source):
     return path
 
 
+# block name -> its script path
+_script_names = {}
 # script path -> the source last written there
 _scripts_written = {}
 
@@ -222,7 +226,7 @@ def _forget_ended_threads():
     """Drops the routes of threads that ended without removing their own (an
     interruption can reach a thread before its first line)."""
     alive = sys._current_frames()
-    for ident in [i for i in routes if i not in alive]:
+    for ident in [i for i in list(routes) if i not in alive]:
         routes.pop(ident, None)
 
 
@@ -638,9 +642,10 @@ def _use_virtualenv(site_packages):
 
 def install(site_packages=None, executable=None):
     """Installs the runtime: streams, ``__main__``, patches, guards; then
-    records the state restored after every run. Idempotent."""
+    records the state restored after every run. Returns the routing streams
+    (``stdout``, ``stderr``) put back after runs. Call it once."""
     if getattr(sys, "_rundocs_installed", False):
-        return
+        raise RuntimeError("the rundocs runtime is installed already")
     if executable:
         sys.executable = executable
     if site_packages:
@@ -670,7 +675,7 @@ def install(site_packages=None, executable=None):
     _guard_subinterpreters()
     sys._rundocs_installed = True
     _rundocs_state.save()
-    return stdout, stderr
+    return types.SimpleNamespace(stdout=stdout, stderr=stderr)
 
 
 # --- helpers the Rust side calls -----------------------------------------

@@ -163,6 +163,13 @@ pub fn start(
     Ok(PRELUDE.get_or_init(|| prelude))
 }
 
+/// The streams the prelude's `install` puts in `sys`.
+#[derive(FromPyObject)]
+struct RoutingStreams {
+    stdout: Py<PyAny>,
+    stderr: Py<PyAny>,
+}
+
 fn install_prelude(py: Python<'_>, site_packages: Option<&Path>) -> Result<Prelude, String> {
     let describe = |e: PyErr| e.to_string();
     let modules = py
@@ -183,7 +190,7 @@ fn install_prelude(py: Python<'_>, site_packages: Option<&Path>) -> Result<Prelu
     }
     let module = module.expect("the prelude is the last module");
     let executable = Some(BUILD_PYTHON).filter(|p| Path::new(p).is_file());
-    let (stdout, stderr): (Py<PyAny>, Py<PyAny>) = module
+    let RoutingStreams { stdout, stderr } = module
         .getattr("install")
         .and_then(|f| f.call1((site_packages, executable)))
         .and_then(|streams| streams.extract())
