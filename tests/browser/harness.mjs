@@ -24,7 +24,9 @@ export function copyFixture(name) {
 export async function startServer(args) {
   const child = spawn(binary, [...args, "--bind", "127.0.0.1:0"], {
     stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, RUNDOCS_LOG: "warn" },
+    // RUNDOCS_BIN names the binary for this harness; the server would warn
+    // about it as an unknown setting.
+    env: { ...process.env, RUNDOCS_BIN: undefined, RUNDOCS_LOG: "warn" },
   });
   const lines = createInterface({ input: child.stdout });
   const base = await new Promise((resolvePromise, reject) => {
