@@ -343,30 +343,28 @@ def _guard_subinterpreters():
 
 # --- garbage collection ------------------------------------------------------
 
-_automatic_collections = _rundocs_streams.automatic_collections
-# Idents of threads inside gc.collect() called by a run (or at its end).
-_requested_collections = set()
+# Per thread: inside gc.collect() asked for by a run (or at its end), or
+# inside an automatic collection, whose finalisers' output is dropped. Thread
+# locals, so that a flag an interruption left set dies with its thread and
+# never reaches a later thread with the same ident.
+_collection = _rundocs_streams.collection
 _original_collect = gc.collect
 
 
 def _collect_for_run(generation=2):
     """gc.collect() whose finalisers' output belongs to the calling run."""
-    ident = _thread.get_ident()
-    _requested_collections.add(ident)
+    _collection.requested = True
     try:
         return _original_collect(generation)
     finally:
-        _requested_collections.discard(ident)
+        _collection.requested = False
 
 
 def _on_collection(phase, info):
-    ident = _thread.get_ident()
-    if ident in _requested_collections or ident not in routes:
-        return
-    if phase == "start":
-        _automatic_collections.add(ident)
-    else:
-        _automatic_collections.discard(ident)
+    if phase != "start":
+        _collection.automatic = False
+    elif not getattr(_collection, "requested", False) and _thread.get_ident() in routes:
+        _collection.automatic = True
 
 
 # --- interruptible waits -------------------------------------------------

@@ -32,9 +32,10 @@ import types
 # thread ident -> Run
 routes = {}
 
-# Idents of run threads inside a garbage collection they did not ask for:
-# finalisers may then run objects of another run, so their output is dropped.
-automatic_collections = set()
+# Per thread, ``automatic`` is true inside a garbage collection the thread
+# did not ask for: finalisers may then run objects of another run, so their
+# output is dropped (the prelude sets it from gc callbacks).
+collection = _thread._local()
 
 # Pipe fds that belong to runs' ChildOutput objects: os.close, dup2 and
 # closerange leave them alone (see the guards).
@@ -57,7 +58,7 @@ def current_run():
 
 
 def _dropping():
-    return bool(automatic_collections) and _thread.get_ident() in automatic_collections
+    return getattr(collection, "automatic", False)
 
 
 class ChildOutput:

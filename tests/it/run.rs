@@ -117,6 +117,19 @@ async fn metric(app: &TestApp, line_start: &str) -> f64 {
 }
 
 #[tokio::test]
+async fn metrics_are_openmetrics_text_as_their_content_type_says() {
+    let app = spawn_app(&fixture("run")).await;
+    let response = app.get("/metrics").await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let text = response.text().await.unwrap();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    assert!(text.contains("rundocs_threads_left_running"), "{text}");
+}
+
+#[tokio::test]
 async fn the_first_request_runs_a_snippet() {
     // No other request before it: the start-up thread must have released the GIL.
     let app = spawn_app(&fixture("run")).await;
