@@ -219,15 +219,17 @@ def leave(run):
     run.overrides.clear()
     threading.current_thread()._daemonic = True
     routes.pop(_thread.get_ident(), None)
-    _forget_ended_threads()
+    _forget_ended_threads(run)
 
 
-def _forget_ended_threads():
-    """Drops the routes of threads that ended without removing their own (an
-    interruption can reach a thread before its first line)."""
-    alive = sys._current_frames()
-    for ident in [i for i in list(routes) if i not in alive]:
-        routes.pop(ident, None)
+def _forget_ended_threads(run):
+    """Drops the routes of the run's threads that ended without removing
+    their own (an interruption can reach a thread before its first line)."""
+    alive = {t.ident for t in run.threads if t.is_alive()}
+    for thread in run.threads:
+        ident = thread.ident
+        if ident is not None and ident not in alive and routes.get(ident) is run:
+            routes.pop(ident, None)
 
 
 def prepare_stop(run):
@@ -475,7 +477,12 @@ _original_start_new_thread = _thread.start_new_thread
 
 
 def _check_thread_allowance(run):
-    if sum(1 for t in run.threads if t.is_alive()) >= MAX_THREADS_PER_RUN:
+    if len(run.threads) >= MAX_THREADS_PER_RUN:
+        # Forget the ended ones, so a run that starts many short threads in
+        # turn does not check ever more of them.
+        _forget_ended_threads(run)
+        run.threads[:] = [t for t in run.threads if t.is_alive()]
+    if len(run.threads) >= MAX_THREADS_PER_RUN:
         raise ServerProtected(
             f"an example may have at most {MAX_THREADS_PER_RUN} threads running at once; "
             "join some before starting more")
@@ -754,12 +761,30 @@ def receive_interrupt():
 
 def left_running_idents():
     """Idents of the threads earlier runs left running, still alive."""
-    return [t.ident for t in _left_running if t.is_alive() and t.ident is not None]
+    return _idents_to_interrupt(_left_running)
 
 
 def alive_thread_idents(run):
     """Idents of the threads the run started that are still alive."""
-    return [t.ident for t in run.threads if t.is_alive() and t.ident is not None]
+    return _idents_to_interrupt(run.threads)
+
+
+def _idents_to_interrupt(threads):
+    """Idents of the live ones among ``threads``. A thread of ``_thread``
+    counts only once it runs Python code: before that, its ident may still be
+    a thread's that ended, reused by a new thread of somebody else's."""
+    running = None
+    idents = []
+    for thread in threads:
+        if thread.ident is None or not thread.is_alive():
+            continue
+        if isinstance(thread, _RawThread):
+            if running is None:
+                running = sys._current_frames()
+            if thread.ident not in running:
+                continue
+        idents.append(thread.ident)
+    return idents
 
 
 def restore_streams(stdout, stderr):
