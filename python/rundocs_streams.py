@@ -9,7 +9,8 @@ standard streams look the writer up there:
   ``sys.stdout``, else to its sink. Writes from threads of no run go to the
   server's own streams.
 * Python code that reads or assigns ``sys.stdout``, ``sys.stderr``,
-  ``sys.stdin``, their ``__stdout__``-style originals and ``sys.argv`` goes
+  ``sys.stdin``, their ``__stdout__``-style originals, ``sys.argv`` and
+  ``sys.excepthook`` goes
   through properties of ``sys``'s class (``SysModule``): each run sees and
   changes only its own. So ``contextlib.redirect_stdout``, ``doctest`` and
   ``sys.stdout = io.StringIO()`` in one run never capture another run's
@@ -387,6 +388,26 @@ def _argv_property():
     return property(get, set)
 
 
+def _hook_property(name):
+    """``sys.<name>`` as the thread's run set it, else the interpreter's."""
+
+    def get(module):
+        run = current_run()
+        hook = run.overrides.get(name) if run is not None else None
+        return hook if hook is not None else vars(module)[name]
+
+    def set(module, value):
+        run = current_run()
+        if run is None:
+            vars(module)[name] = value
+        elif value is vars(module)[name]:
+            run.overrides.pop(name, None)
+        else:
+            run.overrides[name] = value
+
+    return property(get, set)
+
+
 class SysModule(types.ModuleType):
     """The class of ``sys`` while the runtime is installed (see module doc)."""
 
@@ -397,6 +418,7 @@ class SysModule(types.ModuleType):
     __stderr__ = _original_stream_property("stderr")
     __stdin__ = _original_stream_property("stdin")
     argv = _argv_property()
+    excepthook = _hook_property("excepthook")
 
 
 def install(stdin):
