@@ -23,7 +23,7 @@ import traceback
 import types
 import warnings
 
-from _rundocs_streams import routes
+from _rundocs_streams import hook_property, routes
 
 # The file names of the runtime's own modules, whose frames tracebacks leave out.
 OWN_FILES = ("rundocs_prelude.py", "rundocs_guards.py", "rundocs_streams.py",
@@ -248,8 +248,9 @@ def thread_excepthook(args):
     from _rundocs import RunInterrupted
 
     run = routes.get(_thread.get_ident())
-    if run is not None and run.excepthook is not None:
-        return run.excepthook(args)
+    hook = run.overrides.get("threading.excepthook") if run is not None else None
+    if hook is not None:
+        return hook(args)
     if args.exc_type in (SystemExit, RunInterrupted):
         return
     stderr = sys.stderr
@@ -261,28 +262,11 @@ def thread_excepthook(args):
     stderr.flush()
 
 
-def _excepthook_property():
-    def get(module):
-        run = routes.get(_thread.get_ident())
-        if run is not None and run.excepthook is not None:
-            return run.excepthook
-        return vars(module)["excepthook"]
-
-    def set(module, hook):
-        run = routes.get(_thread.get_ident())
-        if run is None:
-            vars(module)["excepthook"] = hook
-        else:
-            run.excepthook = None if hook is thread_excepthook else hook
-
-    return property(get, set)
-
-
 class ThreadingModule(types.ModuleType):
     """The class of ``threading`` while the runtime is installed: a run that
     sets ``threading.excepthook`` sets it for its own threads only."""
 
-    excepthook = _excepthook_property()
+    excepthook = hook_property("excepthook", "threading.excepthook")
 
 
 def install():

@@ -75,19 +75,18 @@ class Run:
 
     __slots__ = ("sink", "threads", "worker_ident", "module", "argv", "overrides",
                  "child_outputs", "decoders", "atexit", "sockets", "threads_named",
-                 "deadline", "stopped", "line_buffering", "excepthook", "__weakref__")
+                 "deadline", "line_buffering", "__weakref__")
 
     def __init__(self, sink, worker_ident, timeout_s):
         self.sink = sink
         # time.monotonic() past which the run's waits end (see _stop_if_over).
         self.deadline = time.monotonic() + timeout_s + DEADLINE_GRACE_S
-        # Set when the runtime stops the run (timeout, Stop, output limit).
-        self.stopped = False
         self.threads = []
         self.worker_ident = worker_ident
         self.module = None
         self.argv = [""]
-        # sys.stdout/stderr/stdin as this run assigned them.
+        # sys.stdout/stderr/stdin and the hooks ("sys.excepthook",
+        # "threading.excepthook") as this run assigned them.
         self.overrides = {}
         # kind -> ChildOutput pipe, made when first needed.
         self.child_outputs = {}
@@ -100,8 +99,6 @@ class Run:
         self.threads_named = {}
         # stream kind -> line_buffering as the run reconfigured it.
         self.line_buffering = {}
-        # threading.excepthook as the run set it (None: the runtime's).
-        self.excepthook = None
 
 
 def enter(sink, timeout_s):
@@ -214,7 +211,7 @@ def leave(run):
     Called after the run has ended: any output from here on is dropped."""
     _clear_namespace(run)
     _rundocs_streams.close_child_output(run)
-    _close_sockets(run)
+    _shut_down_sockets(run, close=True)
     _rundocs_main.reset_event_loop()
     run.overrides.clear()
     threading.current_thread()._daemonic = True
@@ -236,25 +233,25 @@ def prepare_stop(run):
     """Before the runtime interrupts a run: shuts down the sockets it made
     (so threads blocked on them wake up) and returns the idents of its live
     threads, which get RunInterrupted too."""
-    for sock in list(run.sockets):
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
+    _shut_down_sockets(run)
     return alive_thread_idents(run)
 
 
-def _close_sockets(run):
+def _shut_down_sockets(run, close=False):
+    """Shuts down the sockets the run made (waking threads blocked on them),
+    and with ``close`` closes them too."""
     for sock in list(run.sockets):
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        try:
-            sock.close()
-        except OSError:
-            pass
-    run.sockets.clear()
+        if close:
+            try:
+                sock.close()
+            except OSError:
+                pass
+    if close:
+        run.sockets.clear()
 
 
 def _track_sockets():
@@ -377,11 +374,11 @@ _original_join = threading.Thread.join
 
 
 def _stop_if_over():
-    """Ends a wait of a run that is over its time or stopped, wherever the
-    wait is: also in a finaliser that runs after the run's own code, so that
-    no run outlives its deadline by waiting."""
+    """Ends a wait of a run that is over its time, wherever the wait is:
+    also in a finaliser that runs after the run's own code, so that no run
+    outlives its deadline by waiting."""
     run = current_run()
-    if run is not None and (run.stopped or time.monotonic() > run.deadline):
+    if run is not None and time.monotonic() > run.deadline:
         raise RunInterrupted()
 
 

@@ -265,10 +265,6 @@ class RoutingStream(_RunStream):
     """The object in ``sys``'s dict, used by C code such as ``print``: writes
     go to the stream the writing thread's run assigned, else to its sink."""
 
-    def __init__(self, kind, fallback, direct):
-        super().__init__(kind, fallback)
-        self._direct = direct
-
     def write(self, text):
         run = current_run()
         if run is not None and not _dropping():
@@ -388,12 +384,14 @@ def _argv_property():
     return property(get, set)
 
 
-def _hook_property(name):
-    """``sys.<name>`` as the thread's run set it, else the interpreter's."""
+def hook_property(name, key):
+    """A module attribute ``name`` (a hook such as ``sys.excepthook``) as the
+    thread's run set it (kept in its overrides under ``key``), else the
+    module's own."""
 
     def get(module):
         run = current_run()
-        hook = run.overrides.get(name) if run is not None else None
+        hook = run.overrides.get(key) if run is not None else None
         return hook if hook is not None else vars(module)[name]
 
     def set(module, value):
@@ -401,9 +399,9 @@ def _hook_property(name):
         if run is None:
             vars(module)[name] = value
         elif value is vars(module)[name]:
-            run.overrides.pop(name, None)
+            run.overrides.pop(key, None)
         else:
-            run.overrides[name] = value
+            run.overrides[key] = value
 
     return property(get, set)
 
@@ -418,7 +416,7 @@ class SysModule(types.ModuleType):
     __stderr__ = _original_stream_property("stderr")
     __stdin__ = _original_stream_property("stdin")
     argv = _argv_property()
-    excepthook = _hook_property("excepthook")
+    excepthook = hook_property("excepthook", "sys.excepthook")
 
 
 def install(stdin):
@@ -427,7 +425,7 @@ def install(stdin):
     streams."""
     for kind, fallback in (("stdout", sys.__stdout__), ("stderr", sys.__stderr__)):
         _direct[kind] = DirectStream(kind, fallback)
-        _routing[kind] = RoutingStream(kind, fallback, _direct[kind])
+        _routing[kind] = RoutingStream(kind, fallback)
     _direct["stdin"] = _routing["stdin"] = stdin
     sys.stdout = _routing["stdout"]
     sys.stderr = _routing["stderr"]

@@ -51,6 +51,19 @@ pub async fn spawn_app_with(content: &Path, adjust: impl FnOnce(&mut Config)) ->
     }
 }
 
+/// Copies the folder `from` into `to`, for tests that change content.
+pub fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 pub async fn spawn_app(content: &Path) -> TestApp {
     spawn_app_with(content, |_| {}).await
 }

@@ -106,10 +106,7 @@ async fn a_socket_left_open_is_closed_when_its_run_ends() {
 #[tokio::test]
 async fn changing_directory_never_changes_what_the_server_serves() {
     let content = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(fixture("isolation")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), content.path().join(entry.file_name())).unwrap();
-    }
+    copy_dir(&fixture("isolation"), content.path());
     // A content folder given as a relative path, as `--content docs` would.
     let cwd = std::env::current_dir().unwrap();
     let relative = pathdiff(content.path(), &cwd);

@@ -188,10 +188,7 @@ async fn the_results_page_escapes_the_query_and_says_when_nothing_matches() {
 #[tokio::test]
 async fn the_index_follows_content_changes() {
     let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(fixture("search")).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    copy_dir(&fixture("search"), dir.path());
     let app = spawn_app_with(dir.path(), |c| c.watch = true).await;
     assert!(hits(&app, "zanzibar").await.is_empty());
     std::fs::write(

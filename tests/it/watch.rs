@@ -1,23 +1,10 @@
 //! `--watch`: added, changed, removed and broken pages, and live reload.
-use std::path::Path;
 use std::time::Duration;
 
 use super::helpers::*;
 
 /// File events, debounce and rebuild together take well under this.
 const WITHIN: Duration = Duration::from_secs(10);
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.path().strip_prefix(from).unwrap());
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 async fn watched_copy_of_site() -> (tempfile::TempDir, TestApp) {
     let dir = tempfile::tempdir().unwrap();
