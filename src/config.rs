@@ -77,6 +77,113 @@ pub struct RunConfig {
     pub worker_priority: WorkerPriority,
     /// Runs one client address may start per minute (all at once, at most).
     pub rate_limit_per_minute: u32,
+    /// How authored snippets run: on the server's worker threads, or each in
+    /// a sandboxed child process.
+    pub isolation: Isolation,
+    /// Who may run code they edited in the page (always in a child process).
+    pub edit: EditAccess,
+    /// The warm interpreter and its sandboxed children (`[run.process]`).
+    pub process: ProcessConfig,
+}
+
+/// `run.isolation`: where authored snippets run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// In-process, on the runtime's worker threads (fastest).
+    #[default]
+    Thread,
+    /// Each run in its own sandboxed process forked from a warm interpreter.
+    Process,
+}
+
+/// `run.edit`: who may run code they changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EditAccess {
+    /// Nobody: only the authored snippets run.
+    #[default]
+    Off,
+    /// Signed-in users who may run (see `access.runners`).
+    Restricted,
+    /// Everyone who may run.
+    Open,
+}
+
+impl EditAccess {
+    pub fn name(self) -> &'static str {
+        match self {
+            EditAccess::Off => "off",
+            EditAccess::Restricted => "restricted",
+            EditAccess::Open => "open",
+        }
+    }
+}
+
+/// How strong a sandbox the children reached, weakest first.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxLevel {
+    /// Resource limits only.
+    None,
+    /// Resource limits, no-new-privileges and the seccomp filter.
+    Basic,
+    /// Basic, plus Landlock (file system and TCP rules).
+    Landlock,
+    /// Landlock, plus user, mount, IPC, UTS and network namespaces.
+    #[default]
+    Full,
+}
+
+impl SandboxLevel {
+    pub fn name(self) -> &'static str {
+        match self {
+            SandboxLevel::None => "none",
+            SandboxLevel::Basic => "basic",
+            SandboxLevel::Landlock => "landlock",
+            SandboxLevel::Full => "full",
+        }
+    }
+}
+
+/// `[run.process]`: the warm interpreter and its children.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProcessConfig {
+    /// Children forked in advance, sandboxed and waiting for code.
+    pub warm: usize,
+    /// The warm interpreter is replaced after this many runs...
+    pub recycle_after_runs: u64,
+    /// ...or after this many seconds, whichever comes first.
+    pub recycle_after_s: u64,
+    /// Size of a child's private `/tmp`, its working directory.
+    pub tmp_size_bytes: usize,
+    /// Processes one run may have at once (its own included).
+    pub max_processes: u32,
+    /// Edited runs are refused (and start-up fails with editing on) when the
+    /// host cannot give at least this sandbox.
+    pub minimum_sandbox: SandboxLevel,
+    /// CPU seconds of edited runs one client may use per hour.
+    pub edit_cpu_seconds_per_hour: f64,
+    /// Modules the warm interpreter imports once, so runs find them loaded.
+    pub preload: Vec<String>,
+}
+
+impl Default for ProcessConfig {
+    fn default() -> Self {
+        ProcessConfig {
+            warm: 2,
+            recycle_after_runs: 1000,
+            recycle_after_s: 600,
+            tmp_size_bytes: 64 << 20,
+            max_processes: 32,
+            minimum_sandbox: SandboxLevel::Full,
+            edit_cpu_seconds_per_hour: 600.0,
+            preload: Vec::new(),
+        }
+    }
 }
 
 impl Default for RunConfig {
@@ -89,6 +196,9 @@ impl Default for RunConfig {
             memory_limit_bytes: 512 << 20,
             worker_priority: WorkerPriority::Idle,
             rate_limit_per_minute: 120,
+            isolation: Isolation::Thread,
+            edit: EditAccess::Off,
+            process: ProcessConfig::default(),
         }
     }
 }
@@ -341,8 +451,53 @@ impl RunConfig {
         if self.rate_limit_per_minute == 0 {
             bail!("`run.rate_limit_per_minute` is 0, which would refuse every run; use 1 or more");
         }
+        self.process.validate()
+    }
+}
+
+impl ProcessConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.warm > MAX_WORKERS {
+            bail!(
+                "`run.process.warm` = {} is out of range; use 0 to {MAX_WORKERS}",
+                self.warm
+            );
+        }
+        if self.recycle_after_runs == 0 || self.recycle_after_s == 0 {
+            bail!("`run.process.recycle_after_runs` and `recycle_after_s` must be 1 or more");
+        }
+        if self.tmp_size_bytes < 1 << 20 {
+            bail!(
+                "`run.process.tmp_size_bytes` = {} is too small; use at least 1048576 (1 MiB)",
+                self.tmp_size_bytes
+            );
+        }
+        if !(1..=4096).contains(&self.max_processes) {
+            bail!(
+                "`run.process.max_processes` = {} is out of range; use 1 to 4096",
+                self.max_processes
+            );
+        }
+        if !(self.edit_cpu_seconds_per_hour > 0.0) {
+            bail!("`run.process.edit_cpu_seconds_per_hour` must be more than 0");
+        }
+        if let Some(bad) = self
+            .preload
+            .iter()
+            .find(|name| name.is_empty() || !name.split('.').all(is_identifier))
+        {
+            bail!("`run.process.preload` has {bad:?}, which is not a module name (e.g. `numpy` or `xml.etree`)");
+        }
         Ok(())
     }
+}
+
+fn is_identifier(part: &str) -> bool {
+    let mut chars = part.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_alphabetic())
+        && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 
 /// The `bind` address.
