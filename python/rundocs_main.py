@@ -18,8 +18,8 @@
 """
 
 import _thread
+import _rundocs_tracebacks
 import sys
-import traceback
 import types
 import warnings
 
@@ -27,7 +27,8 @@ from _rundocs_streams import hook_property, routes
 
 # The file names of the runtime's own modules, whose frames tracebacks leave out.
 OWN_FILES = ("rundocs_prelude.py", "rundocs_guards.py", "rundocs_streams.py",
-             "rundocs_state.py", "rundocs_main.py")
+             "rundocs_state.py", "rundocs_main.py", "rundocs_venv.py",
+             "rundocs_tracebacks.py")
 
 _server_main = sys.modules["__main__"]
 
@@ -181,27 +182,7 @@ def run_atexit(run):
 
 def format_exception(exc):
     """A traceback as the interpreter prints it, without the runtime's frames."""
-    # As the interpreter's printer: the last sys.tracebacklimit (1000) entries.
-    # Formatting every frame of a deep recursion would take seconds.
-    limit = getattr(sys, "tracebacklimit", 1000)
-    limit = -limit if isinstance(limit, int) and limit > 0 else 0
-    report = traceback.TracebackException(type(exc), exc, exc.__traceback__, limit=limit)
-    _hide_own_frames(report)
-    hint = _c_printer_hint(exc)
-    if hint and not str(report).endswith(hint):
-        report._str = str(report) + hint
-    return "".join(report.format())
-
-
-def _hide_own_frames(report):
-    """Drops the runtime's frames from a traceback report and the reports
-    chained to it: readers only need theirs."""
-    seen = set()
-    while report is not None and id(report) not in seen:
-        seen.add(id(report))
-        frames = [f for f in report.stack if not f.filename.endswith(OWN_FILES)]
-        report.stack = traceback.StackSummary.from_list(frames)
-        report = report.__cause__ or report.__context__
+    return _rundocs_tracebacks.format_exception(exc, _print_natively, OWN_FILES)
 
 
 class _Capture:
@@ -213,11 +194,8 @@ class _Capture:
         self.decoders = {}
 
 
-def _c_printer_hint(exc):
-    """The hint 3.11's C printer appends to NameError and AttributeError
-    messages ("Did you mean ..."). From 3.12 on, traceback computes it too."""
-    if sys.version_info >= (3, 12) or type(exc) not in (NameError, AttributeError):
-        return ""
+def _print_natively(exc):
+    """What the C printer prints for ``exc``, caught from this thread's stderr."""
     import io
 
     buffer = io.StringIO()
@@ -226,19 +204,12 @@ def _c_printer_hint(exc):
     routes[ident] = _Capture(buffer)
     try:
         sys.__excepthook__(type(exc), exc, exc.__traceback__)
-    except Exception:
-        return ""
     finally:
         if previous is None:
             routes.pop(ident, None)
         else:
             routes[ident] = previous
-    head = "%s: %s" % (type(exc).__name__, exc)
-    text = buffer.getvalue()
-    at = text.rfind(head)
-    if at < 0:
-        return ""
-    return text[at + len(head):].split("\n", 1)[0]
+    return buffer.getvalue()
 
 
 def thread_excepthook(args):

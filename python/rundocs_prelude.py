@@ -30,6 +30,7 @@ builds on (``_rundocs_guards``, ``_rundocs_streams``, ``_rundocs_state``,
 """
 
 import _thread
+import _rundocs_venv
 import builtins
 import gc
 import io
@@ -612,36 +613,6 @@ def _start_new_thread(function, args, kwargs=None):
     return ident
 
 
-def _use_virtualenv(site_packages):
-    """Makes the interpreter look as if started from the virtualenv whose
-    ``site-packages`` is given: its packages importable, and only its own
-    unless the virtualenv includes the system's; ``sys.prefix`` and
-    ``sys.executable`` the virtualenv's."""
-    import os
-    import site
-
-    root = os.path.dirname(os.path.dirname(os.path.dirname(site_packages)))
-    include_system = False
-    try:
-        with open(os.path.join(root, "pyvenv.cfg"), encoding="utf-8") as config:
-            for line in config:
-                key, _, value = line.partition("=")
-                if key.strip().lower() == "include-system-site-packages":
-                    include_system = value.strip().lower() == "true"
-    except OSError:
-        pass
-    if not include_system:
-        base = set(site.getsitepackages())
-        user = site.getusersitepackages()
-        sys.path[:] = [p for p in sys.path if p not in base and p != user]
-        site.ENABLE_USER_SITE = False
-    site.addsitedir(site_packages)
-    sys.prefix = sys.exec_prefix = root
-    executable = os.path.join(root, "bin", "python")
-    if os.path.exists(executable):
-        sys.executable = executable
-
-
 def install(site_packages=None, executable=None):
     """Installs the runtime: streams, ``__main__``, patches, guards; then
     records the state restored after every run. Returns the routing streams
@@ -651,7 +622,7 @@ def install(site_packages=None, executable=None):
     if executable:
         sys.executable = executable
     if site_packages:
-        _use_virtualenv(site_packages)
+        _rundocs_venv.use(site_packages)
     stdout, stderr = _rundocs_streams.install(_NoInput())
     builtins.input = _no_input
     time.sleep = _sleep

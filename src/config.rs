@@ -121,9 +121,7 @@ impl EditAccess {
 }
 
 /// How strong a sandbox the children reached, weakest first.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SandboxLevel {
     /// Resource limits only.
@@ -478,7 +476,7 @@ impl ProcessConfig {
                 self.max_processes
             );
         }
-        if !(self.edit_cpu_seconds_per_hour > 0.0) {
+        if self.edit_cpu_seconds_per_hour.is_nan() || self.edit_cpu_seconds_per_hour <= 0.0 {
             bail!("`run.process.edit_cpu_seconds_per_hour` must be more than 0");
         }
         if let Some(bad) = self
@@ -494,9 +492,7 @@ impl ProcessConfig {
 
 fn is_identifier(part: &str) -> bool {
     let mut chars = part.chars();
-    chars
-        .next()
-        .is_some_and(|c| c == '_' || c.is_alphabetic())
+    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
         && chars.all(|c| c == '_' || c.is_alphanumeric())
 }
 

@@ -34,6 +34,7 @@ pub mod content;
 pub mod init;
 pub mod render;
 pub mod runtime;
+pub mod sandbox;
 pub mod search;
 pub mod util;
 pub mod watch;

@@ -67,6 +67,12 @@ fn version(shown: &clap::Error) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    // Process mode's warm interpreter: the server starts its own binary so.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() == Some(std::ffi::OsStr::new("__zygote")) {
+        let site_packages = args.next().map(|a| a.to_string_lossy().into_owned());
+        return rundocs::runtime::process::entry::main(site_packages);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) if error.kind() == clap::error::ErrorKind::DisplayVersion => {

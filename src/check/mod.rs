@@ -11,7 +11,7 @@ use std::io::Write;
 
 use anyhow::Context;
 
-use crate::config::Config;
+use crate::config::{Config, Isolation};
 use crate::content::Snippet;
 use crate::render::{AssetTable, Snapshot};
 use crate::runtime::{
@@ -63,7 +63,12 @@ pub fn run(
         if page.is_some_and(|p| p != snippet.page) {
             continue;
         }
-        let (verdict, end) = tokio.block_on(check_one(&runtime, &snapshot, snippet))?;
+        let (verdict, end) = tokio.block_on(check_one(
+            &runtime,
+            &snapshot,
+            snippet,
+            config.run.isolation,
+        ))?;
         let label = if verdict.passed { "ok  " } else { "FAIL" };
         writeln!(
             out,
@@ -94,8 +99,9 @@ async fn check_one(
     runtime: &Runtime,
     snapshot: &Snapshot,
     snippet: &Snippet,
+    isolation: Isolation,
 ) -> anyhow::Result<(Verdict, RunEnd)> {
-    let handle = runtime.submit(run_request(snapshot, snippet))?;
+    let handle = runtime.submit(run_request(snapshot, snippet, isolation))?;
     let mut stdout = String::new();
     let mut stderr = String::new();
     let end = loop {

@@ -1,6 +1,6 @@
 //! What a run reports, in the order it happens: [`RunEvent`]s, ending with
 //! exactly one [`RunEnd`]. The shapes here are the run stream's JSON.
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The two output streams of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -37,10 +37,13 @@ pub enum EndStatus {
     OutputLimit,
     /// The runtime refused the run (it is shutting down).
     Rejected,
+    /// Process mode: the run's process died from a signal (a native crash,
+    /// a resource limit).
+    Crashed,
 }
 
 impl EndStatus {
-    pub const ALL: [EndStatus; 7] = [
+    pub const ALL: [EndStatus; 8] = [
         EndStatus::Ok,
         EndStatus::Error,
         EndStatus::Exit,
@@ -48,6 +51,7 @@ impl EndStatus {
         EndStatus::Cancelled,
         EndStatus::OutputLimit,
         EndStatus::Rejected,
+        EndStatus::Crashed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,12 +63,13 @@ impl EndStatus {
             EndStatus::Cancelled => "cancelled",
             EndStatus::OutputLimit => "output_limit",
             EndStatus::Rejected => "rejected",
+            EndStatus::Crashed => "crashed",
         }
     }
 }
 
 /// The exception that ended a run with `error`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunError {
     /// Exception class name, e.g. `ZeroDivisionError`.
     #[serde(rename = "type")]
@@ -88,7 +93,7 @@ pub struct RunEnd {
     /// The `SystemExit` code, for `exit`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i64>,
-    /// A sentence for the reader on `timeout`, `cancelled`, `output_limit` and `rejected`.
+    /// A sentence for the reader on `timeout`, `cancelled`, `output_limit`, `rejected` and `crashed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }

@@ -18,7 +18,17 @@ use super::memory;
 /// The runtime's Python modules, embedded in the binary, in the order they
 /// are installed: (module name, file name, source). The guards' source is
 /// also run in every sub-interpreter an example makes.
-const MODULES: [(&CStr, &CStr, &str); 5] = [
+const MODULES: [(&CStr, &CStr, &str); 7] = [
+    (
+        c"_rundocs_tracebacks",
+        c"rundocs_tracebacks.py",
+        include_str!("../../python/rundocs_tracebacks.py"),
+    ),
+    (
+        c"_rundocs_venv",
+        c"rundocs_venv.py",
+        include_str!("../../python/rundocs_venv.py"),
+    ),
     (
         c"_rundocs_guards",
         c"rundocs_guards.py",
@@ -47,7 +57,7 @@ const MODULES: [(&CStr, &CStr, &str); 5] = [
 ];
 
 /// The interpreter this binary was built with: examples' `sys.executable`.
-const BUILD_PYTHON: &str = env!("PYTHON_EXECUTABLE_AT_BUILD");
+pub const BUILD_PYTHON: &str = env!("PYTHON_EXECUTABLE_AT_BUILD");
 
 /// A start-up phase, named in errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,6 +21,7 @@ pub mod memory;
 pub mod metrics;
 pub mod output;
 pub mod priority;
+pub mod process;
 pub mod run_state;
 pub mod worker;
 
@@ -30,6 +31,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Sender, TrySendError};
+
+pub use crate::config::Isolation;
 
 use canceller::CancelCommand;
 pub use events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
@@ -58,6 +61,8 @@ pub struct RuntimeSettings {
     /// A virtualenv's `site-packages`, importable from examples.
     pub site_packages: Option<std::path::PathBuf>,
     pub worker_priority: WorkerPriority,
+    /// Process mode, when authored snippets use it or edited code may run.
+    pub process: Option<process::ProcessSettings>,
 }
 
 impl RuntimeSettings {
@@ -70,6 +75,9 @@ impl RuntimeSettings {
             memory_limit_bytes: config.run.memory_limit_bytes,
             site_packages: config.venv_site_packages.clone(),
             worker_priority: config.run.worker_priority,
+            process: (config.run.isolation == Isolation::Process
+                || config.run.edit != crate::config::EditAccess::Off)
+                .then(|| process::ProcessSettings::from_config(config)),
         }
     }
 }
@@ -79,6 +87,8 @@ impl RuntimeSettings {
 pub struct RunRequest {
     pub blocks: Vec<Block>,
     pub timeout: Duration,
+    /// Where it runs: on a worker thread, or in a sandboxed child process.
+    pub isolation: Isolation,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +97,8 @@ pub enum SubmitError {
     QueueFull(usize),
     #[error("the runtime is shutting down")]
     ShuttingDown,
+    #[error("this server does not run code in sandboxed processes (process mode is off)")]
+    NoProcessMode,
 }
 
 /// The embedded interpreter with its worker pool and canceller.
@@ -101,12 +113,14 @@ pub struct Runtime {
     shutting_down: AtomicBool,
     /// The folder of the examples' script files.
     examples_dir: std::path::PathBuf,
+    /// Process mode's pool, when configured.
+    process: Option<process::ProcessPool>,
 }
 
 impl Runtime {
     /// Starts the interpreter (once per process) and this runtime's threads.
     /// Call it on the thread that starts the server, before serving.
-    pub fn start(settings: RuntimeSettings) -> Result<Runtime, interpreter::StartError> {
+    pub fn start(settings: RuntimeSettings) -> Result<Runtime, StartError> {
         let prelude = interpreter::start(
             settings.memory_limit_bytes > 0,
             settings.site_packages.as_deref(),
@@ -135,10 +149,18 @@ impl Runtime {
                 .spawn(move || worker::run(context, priority))
                 .expect("can start a worker thread");
         }
+        let process = match settings.process.clone() {
+            Some(process_settings) => Some(
+                process::ProcessPool::start(process_settings, metrics.clone())
+                    .map_err(StartError::Process)?,
+            ),
+            None => None,
+        };
         Ok(Runtime {
             jobs,
             canceller,
             settings,
+            process,
             metrics,
             next_id: AtomicU64::new(1),
             live: Arc::new(LiveRuns::default()),
@@ -157,6 +179,9 @@ impl Runtime {
             if run.request_stop(StopReason::Shutdown) {
                 let _ = self.canceller.send(CancelCommand::Stop(run));
             }
+        }
+        if let Some(process) = &self.process {
+            process.shutdown();
         }
     }
 
@@ -197,11 +222,37 @@ impl Runtime {
 
     /// Queues a run. Never blocks: a full queue is an error at once.
     pub fn submit(&self, request: RunRequest) -> Result<RunHandle, SubmitError> {
+        self.submit_charging(request, None)
+    }
+
+    /// Queues a run; a process-mode run tells `on_cpu` the CPU seconds it
+    /// used once it has ended.
+    pub fn submit_charging(
+        &self,
+        request: RunRequest,
+        on_cpu: Option<Box<dyn FnOnce(f64) + Send>>,
+    ) -> Result<RunHandle, SubmitError> {
         if self.shutting_down.load(Ordering::Acquire) {
             return Err(SubmitError::ShuttingDown);
         }
         let id = format!("r{}", self.next_id.fetch_add(1, Ordering::Relaxed));
         let state = Arc::new(RunState::new(id));
+        if request.isolation == Isolation::Process {
+            let pool = self.process.as_ref().ok_or(SubmitError::NoProcessMode)?;
+            self.live.add(&state);
+            pool.submit(process::ProcessJob {
+                state: state.clone(),
+                blocks: request.blocks,
+                timeout: request.timeout,
+                output_cap_bytes: self.settings.output_cap_bytes,
+                on_cpu,
+            })?;
+            return Ok(RunHandle {
+                state,
+                canceller: None,
+                live: self.live.clone(),
+            });
+        }
         self.live.add(&state);
         let job = Job {
             state: state.clone(),
@@ -213,7 +264,7 @@ impl Runtime {
         match self.jobs.try_send(job) {
             Ok(()) => Ok(RunHandle {
                 state,
-                canceller: self.canceller.clone(),
+                canceller: Some(self.canceller.clone()),
                 live: self.live.clone(),
             }),
             Err(TrySendError::Full(_)) => Err(SubmitError::QueueFull(self.settings.queue)),
@@ -221,14 +272,23 @@ impl Runtime {
         }
     }
 
-    /// Runs waiting for a worker.
+    /// Runs waiting for a worker (or, in process mode, a supervisor).
     pub fn queue_depth(&self) -> usize {
-        self.jobs.len()
+        self.jobs.len() + self.process.as_ref().map_or(0, |p| p.queue_depth())
     }
 
     /// Prometheus text of the run metrics (without the closing `# EOF`).
     pub fn metrics_text(&self) -> String {
-        self.metrics.render(self.queue_depth())
+        let mut text = self.metrics.render(self.queue_depth());
+        if let Some(process) = &self.process {
+            text.push_str(&process.metrics_text());
+        }
+        text
+    }
+
+    /// The sandbox process-mode children reach, when process mode is on.
+    pub fn sandbox(&self) -> Option<crate::sandbox::Reached> {
+        self.process.as_ref().map(|p| p.reached())
     }
 
     pub fn settings(&self) -> &RuntimeSettings {
@@ -240,7 +300,9 @@ impl Runtime {
 /// Dropping the handle of a run that has not ended cancels it.
 pub struct RunHandle {
     state: Arc<RunState>,
-    canceller: Sender<CancelCommand>,
+    /// The canceller of thread mode; a process run's supervisor sees the
+    /// stop request itself.
+    canceller: Option<Sender<CancelCommand>>,
     live: Arc<LiveRuns>,
 }
 
@@ -299,7 +361,9 @@ impl RunHandle {
     /// Asks the run to stop; it ends with `cancelled` (unless it already ended).
     pub fn cancel(&self) {
         if self.state.phase() != Phase::Ended && self.state.request_stop(StopReason::Cancelled) {
-            let _ = self.canceller.send(CancelCommand::Stop(self.state.clone()));
+            if let Some(canceller) = &self.canceller {
+                let _ = canceller.send(CancelCommand::Stop(self.state.clone()));
+            }
         }
     }
 }
@@ -308,6 +372,15 @@ impl Drop for RunHandle {
     fn drop(&mut self) {
         self.cancel();
     }
+}
+
+/// Why the runtime could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Interpreter(#[from] interpreter::StartError),
+    #[error("cannot start process mode: {0}")]
+    Process(String),
 }
 
 /// Full version of the Python rundocs was built against, e.g. `3.11.7`.

@@ -17,7 +17,7 @@ use super::refusals::Reason;
 use super::{run_access, sse, AppState};
 use crate::content::Snippet;
 use crate::render::Snapshot;
-use crate::runtime::{Block, RunEvent, RunHandle, RunRequest, SubmitError};
+use crate::runtime::{Block, Isolation, RunEvent, RunHandle, RunRequest, SubmitError};
 
 /// Interval of keep-alive comments while a run is silent.
 pub const KEEP_ALIVE_EVERY: Duration = Duration::from_millis(250);
@@ -54,20 +54,23 @@ pub async fn run(
         .inspect_err(|_| state.refusals.count(Reason::RateLimited))?;
     let handle = state
         .runtime
-        .submit(run_request(&snapshot, snippet))
+        .submit(run_request(&snapshot, snippet, state.config.run.isolation))
         .map_err(|error| match error {
             SubmitError::QueueFull(_) => {
                 state.refusals.count(Reason::QueueFull);
                 ApiError::Busy(error.to_string())
             }
-            SubmitError::ShuttingDown => ApiError::Unavailable(error.to_string()),
+            SubmitError::ShuttingDown | SubmitError::NoProcessMode => {
+                ApiError::Unavailable(error.to_string())
+            }
         })?;
     Ok(sse::response(event_stream(handle)))
 }
 
 /// What running `snippet` means: its `requires=` chain, then itself, under its time limit.
-pub fn run_request(snapshot: &Snapshot, snippet: &Snippet) -> RunRequest {
+pub fn run_request(snapshot: &Snapshot, snippet: &Snippet, isolation: Isolation) -> RunRequest {
     RunRequest {
+        isolation,
         blocks: snapshot
             .run_chain(snippet)
             .into_iter()

@@ -1,0 +1,320 @@
+"""The warm interpreter of process mode (module ``_rundocs_zygote``).
+
+``rundocs`` starts itself again as this interpreter: a fresh exec with a
+scrubbed environment, no configuration and no request data. It imports what
+runs commonly need, then ``serve`` forks children on the server's request,
+over the control socket (fd 3), and reports how they ended:
+
+    server → zygote  {"op": "configure", "sandbox": {...}, "preload": [...]}
+    server → zygote  {"op": "fork", "token": N} + fds [code, stdout, stderr, result]
+    zygote → server  {"op": "forked", "token": N, "pid": P}  or  {"op": "refused", ...}
+    zygote → server  {"op": "exit", "pid": P, "code": C | "signal": S, "cpu_s": F}
+
+A child enters the sandbox (``_rundocs_sandbox.enter``, in Rust), says
+``{"ready": ...}`` on its result pipe, reads one job from its code pipe
+(``{"blocks": [...], "timeout_s": T}``; end of file means "not needed"),
+runs it as ``python3 file.py`` would, and writes its outcome on the result
+pipe before it exits.
+"""
+import atexit
+import builtins
+import io
+import json
+import linecache
+import math
+import os
+import random
+import resource
+import select
+import shutil
+import signal
+import socket
+import sys
+import threading
+import types
+
+import _rundocs_sandbox
+import _rundocs_tracebacks
+
+# Imported once here, so a run finds them loaded (a fork shares them).
+WARM_MODULES = (
+    "asyncio", "collections", "concurrent.futures", "contextlib", "dataclasses",
+    "datetime", "decimal", "enum", "fractions", "functools", "inspect", "itertools",
+    "json", "logging", "math", "pathlib", "pickle", "queue", "re", "statistics",
+    "subprocess", "textwrap", "time", "traceback", "typing", "unittest", "doctest",
+)
+
+CONTROL_FD = 3
+MAX_MESSAGE = 1 << 16
+
+
+def _log(text):
+    os.write(2, ("rundocs zygote: %s\n" % text).encode())
+
+
+def _readable_paths(site_packages):
+    """Where the run's Python may read and execute: its prefixes and path."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable))}
+    if site_packages:
+        paths.add(site_packages)
+    paths.update(p for p in sys.path if p and os.path.isabs(p))
+    return sorted(p for p in paths if os.path.exists(p))
+
+
+def _thread_count():
+    return len(os.listdir("/proc/self/task"))
+
+
+def serve(site_packages, executable):
+    os.chdir("/")
+    if executable:
+        sys.executable = executable
+    if site_packages:
+        import _rundocs_venv
+        _rundocs_venv.use(site_packages)
+    control = socket.socket(fileno=CONTROL_FD)
+    message, _, _, _ = socket.recv_fds(control, MAX_MESSAGE, 0)
+    if not message:
+        return
+    configuration = json.loads(message)
+    for name in WARM_MODULES + tuple(configuration.get("preload", ())):
+        try:
+            __import__(name)
+        except Exception as exc:  # noqa: BLE001 - a missing package is the operator's to fix
+            _log("cannot preload %s: %s" % (name, exc))
+    sandbox = dict(configuration["sandbox"], read_paths=_readable_paths(site_packages))
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    threads = _thread_count()
+    control.send(json.dumps({"op": "started", "threads": threads,
+                             "python": sys.version.split()[0]}).encode())
+    children = set()
+    open_control = True
+    while open_control or children:
+        try:
+            ready, _, _ = select.select([control, wake_read] if open_control else [wake_read],
+                                        [], [], 1.0)
+        except InterruptedError:
+            ready = []
+        if wake_read in ready:
+            try:
+                os.read(wake_read, 4096)
+            except BlockingIOError:
+                pass
+        _reap(control if open_control else None, children)
+        if control not in ready:
+            continue
+        message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 4)
+        if not message:
+            open_control = False
+            for fd in fds:
+                os.close(fd)
+            continue
+        request = json.loads(message)
+        if request.get("op") != "fork" or len(fds) != 4:
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"op": "refused", "token": request.get("token"),
+                            "message": "unknown request %r" % request.get("op")})
+            continue
+        threads = _thread_count()
+        if threads != 1:
+            for fd in fds:
+                os.close(fd)
+            _send(control, {"op": "refused", "token": request["token"],
+                            "message": "the warm interpreter has %d threads (a preloaded "
+                                       "module started one), so it cannot fork safely" % threads})
+            continue
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.close(wake_read)
+            os.close(wake_write)
+            _child(fds, sandbox)  # never returns
+        for fd in fds:
+            os.close(fd)
+        children.add(pid)
+        _send(control, {"op": "forked", "token": request["token"], "pid": pid})
+
+
+def _send(control, message):
+    if control is not None:
+        try:
+            control.send(json.dumps(message).encode())
+        except OSError:
+            pass
+
+
+def _reap(control, children):
+    while children:
+        try:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            children.clear()
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+        # A child without a mount namespace worked in a folder of the host's tmp.
+        shutil.rmtree("/tmp/rundocs-run-%d" % pid, ignore_errors=True)
+        report = {"op": "exit", "pid": pid, "cpu_s": usage.ru_utime + usage.ru_stime}
+        if os.WIFSIGNALED(status):
+            report["signal"] = os.WTERMSIG(status)
+        else:
+            report["code"] = os.waitstatus_to_exitcode(status)
+        _send(control, report)
+
+
+# ---------------------------------------------------------------- the child
+
+
+def _write_line(fd, message):
+    data = (json.dumps(message) + "\n").encode()
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _read_all(fd):
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _child(fds, sandbox):
+    code_fd, out_fd, err_fd, result_fd = fds
+    status = 70
+    try:
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        for fd in (null, out_fd, err_fd):
+            os.close(fd)
+        try:
+            reached = json.loads(_rundocs_sandbox.enter(json.dumps(sandbox)))
+        except Exception as exc:  # noqa: BLE001 - reported to the server, which refuses the child
+            _write_line(result_fd, {"failed": str(exc)})
+            os._exit(status)
+        _write_line(result_fd, {"ready": reached})
+        job = _read_all(code_fd)
+        os.close(code_fd)
+        if not job:
+            os._exit(0)
+        outcome = _run(json.loads(job), reached["workdir"])
+        _write_line(result_fd, outcome)
+        status = outcome.get("exit_code", 0) if outcome["status"] == "exit" else (
+            1 if outcome["status"] == "error" else 0)
+    except BaseException as exc:  # noqa: BLE001 - the child must never return into the zygote
+        try:
+            _write_line(result_fd, {"failed": "%s: %s" % (type(exc).__name__, exc)})
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(status & 0xFF)
+
+
+def _streams():
+    """Unbuffered text streams on fds 1 and 2, so output streams as written."""
+    def stream(fd, errors):
+        return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
+                                errors=errors, write_through=True)
+    sys.stdout = sys.__stdout__ = stream(1, "strict")
+    sys.stderr = sys.__stderr__ = stream(2, "backslashreplace")
+    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False),
+                                                 encoding="utf-8")
+
+
+def _run(job, workdir):
+    """Runs the job's blocks in one fresh ``__main__``, as ``python3 file.py``
+    runs a script, and returns the outcome for the server."""
+    random.seed()
+    cpu = math.ceil(job["timeout_s"]) + 1
+    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard == resource.RLIM_INFINITY or cpu + 1 < hard:
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    os.environ.update(HOME=workdir, TMPDIR=workdir, PWD=workdir)
+    import tempfile
+    tempfile.tempdir = None
+    blocks = job["blocks"]
+    script = os.path.join(workdir, "example.py")
+    with open(script, "w", encoding="utf-8") as file:
+        file.write(blocks[-1]["code"])
+    sys.argv = [script]
+    main = types.ModuleType("__main__")
+    main.__file__ = script
+    main.__builtins__ = builtins
+    main.__cached__ = None
+    sys.modules["__main__"] = main
+    _streams()
+    filenames = {block["filename"]: block["snippet_id"] for block in blocks}
+    outcome = {"status": "ok"}
+    try:
+        for block in blocks:
+            code = block["code"]
+            linecache.cache[block["filename"]] = (len(code), None, code.splitlines(True),
+                                                  block["filename"])
+            exec(compile(code, block["filename"], "exec", dont_inherit=True), main.__dict__)
+    except SystemExit as exc:
+        outcome = {"status": "exit", "exit_code": _exit_code(exc)}
+    except BaseException as exc:  # noqa: BLE001 - what the script raised is the outcome
+        exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ else None
+        if sys.excepthook is not sys.__excepthook__:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+            outcome = {"status": "exit", "exit_code": 1}
+        else:
+            outcome = {"status": "error", "error": _describe(exc, filenames)}
+    try:
+        threading._shutdown()
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001 - printed like the interpreter prints it
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    return outcome
+
+
+def _exit_code(exc):
+    """What ``SystemExit`` asks for, as the interpreter handles it at exit."""
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _print_natively(exc):
+    """What the C printer prints for ``exc``."""
+    printed = io.StringIO()
+    stderr, sys.stderr = sys.stderr, printed
+    try:
+        sys.__excepthook__(type(exc), exc, exc.__traceback__)
+    finally:
+        sys.stderr = stderr
+    return printed.getvalue()
+
+
+def _describe(exc, filenames):
+    """The exception as the reader sees it, with its traceback as the
+    interpreter prints it."""
+    text = _rundocs_tracebacks.format_exception(exc, _print_natively)
+    line = filename = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in filenames:
+            line, filename = tb.tb_lineno, tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    if isinstance(exc, SyntaxError) and exc.filename in filenames:
+        line, filename = exc.lineno, exc.filename
+    return {"type": type(exc).__name__, "message": str(exc), "traceback": text,
+            "line": line, "snippet_id": filenames.get(filename)}
