@@ -172,6 +172,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
             std::num::NonZeroU32::new(config.run.rate_limit_per_minute)
                 .expect("validated as non-zero"),
         ),
+        edit_quota: crate::web::edited_run::EditQuota::new(
+            config.run.process.edit_cpu_seconds_per_hour,
+        ),
         refusals: crate::web::refusals::Refusals::new(),
         generations,
         shutting_down,

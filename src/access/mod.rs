@@ -179,6 +179,17 @@ impl AccessConfig {
         }
     }
 
+    /// Whether `identity` may run code it edited, under `run.edit = edit`:
+    /// never when it is off; when restricted, signed-in runners only.
+    pub fn may_run_edited(&self, edit: crate::config::EditAccess, identity: &Identity) -> bool {
+        use crate::config::EditAccess;
+        match edit {
+            EditAccess::Off => false,
+            EditAccess::Restricted => identity.is_known() && self.may_run(identity),
+            EditAccess::Open => self.may_run(identity),
+        }
+    }
+
     /// Browsers can sign in here with their own password dialog.
     pub fn has_basic_auth(&self) -> bool {
         !self.users.is_empty()

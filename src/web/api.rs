@@ -35,11 +35,16 @@ pub async fn snippets(
     Ok(HttpResponse::Ok().json(on_page))
 }
 
-/// `GET /healthz`: `200 ok` while the process serves.
-pub async fn health() -> HttpResponse {
+/// `GET /healthz`: `200 ok` while the process serves; with process mode,
+/// a second line names the sandbox its children reach.
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let mut body = String::from("ok\n");
+    if let Some(reached) = state.runtime.sandbox() {
+        body.push_str(&format!("sandbox: {}\n", reached.summary()));
+    }
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body("ok\n")
+        .body(body)
 }
 
 /// Any other path under `/api/`.

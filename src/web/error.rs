@@ -18,6 +18,13 @@ pub enum ApiError {
     Forbidden(String),
     #[error("too many runs from your address; try again in {retry_after_s} s")]
     TooManyRuns { retry_after_s: u64 },
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// A client used up its CPU time for edited runs.
+    #[error("{message}")]
+    OverQuota { message: String, retry_after_s: u64 },
 }
 
 /// Seconds a client should wait before retrying a refused run.
@@ -30,7 +37,11 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::TooManyRuns { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRuns { .. } | ApiError::OverQuota { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         }
     }
 
@@ -38,7 +49,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status_code());
         let retry_after = match self {
             ApiError::Busy(_) | ApiError::Unavailable(_) => Some(u64::from(RETRY_AFTER_S)),
-            ApiError::TooManyRuns { retry_after_s } => Some(*retry_after_s),
+            ApiError::TooManyRuns { retry_after_s } | ApiError::OverQuota { retry_after_s, .. } => {
+                Some(*retry_after_s)
+            }
             _ => None,
         };
         if let Some(seconds) = retry_after {

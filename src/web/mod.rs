@@ -18,11 +18,13 @@
 //! | `GET /api/session` | [`access::session`]: who the reader is, may they run |
 //! | `GET /api/live-reload` | [`live_reload`]: SSE telling pages to reload (`--watch`) |
 //! | `POST /api/run/{id}` | [`run`]: runs a snippet, streams its output (SSE) |
+//! | `POST /api/run` | [`edited_run`]: runs edited code in process mode (SSE) |
 //! | `GET /healthz` | [`api::health`] |
 //! | `GET /metrics` | [`metrics`]: Prometheus text |
 pub mod access;
 pub mod api;
 pub mod assets;
+pub mod edited_run;
 pub mod error;
 pub mod live_reload;
 pub mod metrics;
@@ -56,6 +58,8 @@ pub struct AppState {
     pub runtime: Arc<Runtime>,
     /// Runs per client address.
     pub run_rate: run_access::RunRateLimit,
+    /// CPU seconds of edited runs per client address.
+    pub edit_quota: std::sync::Arc<edited_run::EditQuota>,
     /// Refused requests, by reason, for `/metrics`.
     pub refusals: refusals::Refusals,
     /// The current snapshot generation; changes when `--watch` rebuilds.
@@ -149,6 +153,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
                     "/live-reload",
                     get_or_head().to(live_reload::stream),
                 ))
+                .service(
+                    web::resource("/run")
+                        .route(web::post().to(edited_run::run_edited))
+                        .default_service(web::to(run::wrong_method)),
+                )
                 .service(
                     web::resource("/run/{id}")
                         .route(web::post().to(run::run))

@@ -20,16 +20,22 @@ pub enum Reason {
     RateLimited,
     /// 503: the run queue is full.
     QueueFull,
+    /// 403: edited code from a sender `run.edit` does not allow.
+    EditNotAllowed,
+    /// 429: a client over its CPU time for edited runs.
+    EditQuota,
 }
 
 impl Reason {
-    const ALL: [Reason; 6] = [
+    const ALL: [Reason; 8] = [
         Reason::SignIn,
         Reason::Forbidden,
         Reason::SignInBusy,
         Reason::CrossSite,
         Reason::RateLimited,
         Reason::QueueFull,
+        Reason::EditNotAllowed,
+        Reason::EditQuota,
     ];
 
     fn label(self) -> &'static str {
@@ -40,6 +46,8 @@ impl Reason {
             Reason::CrossSite => "cross_site",
             Reason::RateLimited => "rate_limited",
             Reason::QueueFull => "queue_full",
+            Reason::EditNotAllowed => "edit_not_allowed",
+            Reason::EditQuota => "edit_quota",
         }
     }
 }

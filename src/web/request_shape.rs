@@ -1,10 +1,11 @@
 //! Requests whose shape no route accepts, refused before routing.
 //!
-//! No route of rundocs reads a request body: pages, assets and the JSON API
-//! are `GET`/`HEAD`, and `POST /api/run/{id}` names everything it needs in
-//! its path. So a `GET` or `HEAD` that carries a body is refused with 400,
-//! and any body over [`MAX_BODY_BYTES`] with 413, before a handler runs or a
-//! byte of the body is read. Each answer says what to change.
+//! One route reads a request body: `POST /api/run` (edited code, up to
+//! [`super::edited_run::MAX_BODY_BYTES`]). Pages, assets and the rest of the
+//! JSON API are `GET`/`HEAD`, and `POST /api/run/{id}` names everything it
+//! needs in its path. So a `GET` or `HEAD` that carries a body is refused
+//! with 400, and any other body over [`MAX_BODY_BYTES`] with 413, before a
+//! handler runs or a byte of the body is read. Each answer says what to change.
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
@@ -38,18 +39,28 @@ fn problem(request: &ServiceRequest) -> Option<(StatusCode, String)> {
         .and_then(|v| v.trim().parse::<u64>().ok());
     let chunked = headers.contains_key(header::TRANSFER_ENCODING);
     let method = request.method();
+    let edited_run = method == Method::POST
+        && request
+            .path()
+            .strip_suffix("/api/run")
+            .zip(request.app_data::<actix_web::web::Data<super::AppState>>())
+            .is_some_and(|(base, state)| base == state.config.base_path);
     if (method == Method::GET || method == Method::HEAD) && (length.unwrap_or(0) > 0 || chunked) {
         return Some((
             StatusCode::BAD_REQUEST,
             format!("{method} requests carry no body here; send it without one.\n"),
         ));
     }
+    if edited_run {
+        // Its handler counts the bytes as they come, chunked or not.
+        return None;
+    }
     if length.is_some_and(|n| n > MAX_BODY_BYTES) {
         return Some((
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
-                "The request body is {} bytes; rundocs reads no request bodies and accepts at most {MAX_BODY_BYTES}. \
-                 POST /api/run/{{id}} needs none.\n",
+                "The request body is {} bytes; rundocs reads no request bodies but edited code \
+                 (POST /api/run) and accepts at most {MAX_BODY_BYTES}. POST /api/run/{{id}} needs none.\n",
                 length.unwrap_or_default()
             ),
         ));

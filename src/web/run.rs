@@ -30,7 +30,19 @@ pub async fn run(
     run_access::reject_cross_site(&http)
         .inspect_err(|_| state.refusals.count(Reason::CrossSite))?;
     let snapshot = state.snapshot.load();
-    let snippet = snapshot.snippet(&id).ok_or_else(|| {
+    let snippet = runnable_snippet(&snapshot, &id)?;
+    let client = client_of(&state, &http);
+    state
+        .run_rate
+        .check(client)
+        .inspect_err(|_| state.refusals.count(Reason::RateLimited))?;
+    let request = run_request(&snapshot, snippet, state.config.run.isolation);
+    start(&state, request, None)
+}
+
+/// The runnable block `id` of the current content.
+pub fn runnable_snippet<'a>(snapshot: &'a Snapshot, id: &str) -> Result<&'a Snippet, ApiError> {
+    let snippet = snapshot.snippet(id).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no example has the id {id}; the page may be older than its content, reload it"
         ))
@@ -40,21 +52,30 @@ pub async fn run(
             "block {id} is not runnable (only Python blocks without `norun` are)"
         )));
     }
+    Ok(snippet)
+}
+
+/// The address a request comes from (the proxy's word for it, when trusted).
+pub fn client_of(state: &AppState, http: &HttpRequest) -> Option<std::net::IpAddr> {
     let forwarded_for = http
         .headers()
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok());
-    let client = state
+    state
         .config
         .access
-        .client_address(http.peer_addr().map(|addr| addr.ip()), forwarded_for);
-    state
-        .run_rate
-        .check(client)
-        .inspect_err(|_| state.refusals.count(Reason::RateLimited))?;
+        .client_address(http.peer_addr().map(|addr| addr.ip()), forwarded_for)
+}
+
+/// Queues `request` and answers its run stream.
+pub fn start(
+    state: &AppState,
+    request: RunRequest,
+    on_cpu: Option<Box<dyn FnOnce(f64) + Send>>,
+) -> Result<HttpResponse, ApiError> {
     let handle = state
         .runtime
-        .submit(run_request(&snapshot, snippet, state.config.run.isolation))
+        .submit_charging(request, on_cpu)
         .map_err(|error| match error {
             SubmitError::QueueFull(_) => {
                 state.refusals.count(Reason::QueueFull);
@@ -81,7 +102,7 @@ pub fn run_request(snapshot: &Snapshot, snippet: &Snippet, isolation: Isolation)
 }
 
 /// How a block is named in tracebacks: its page and position, as a reader finds it.
-fn block_of(snippet: &Snippet) -> Block {
+pub fn block_of(snippet: &Snippet) -> Block {
     Block {
         snippet_id: snippet.id.clone(),
         filename: format!("/{}, block {}", snippet.page, snippet.index + 1),
@@ -131,7 +152,7 @@ fn event_stream(
                 }
                 if !events.is_empty() {
                     let mut bytes = BytesMut::new();
-                    for event in &events {
+                    for event in &merge_output(events) {
                         s.ended |= matches!(event, RunEvent::End(_));
                         bytes.extend_from_slice(&frame(event));
                     }
@@ -153,6 +174,29 @@ fn event_stream(
             }
         },
     )
+}
+
+/// Consecutive output of one stream as one event (a line written in pieces
+/// and read in pieces arrives whole).
+fn merge_output(events: Vec<RunEvent>) -> Vec<RunEvent> {
+    let mut merged: Vec<RunEvent> = Vec::with_capacity(events.len());
+    for event in events {
+        if let (
+            Some(RunEvent::Output { stream, text }),
+            RunEvent::Output {
+                stream: next_stream,
+                text: next_text,
+            },
+        ) = (merged.last_mut(), &event)
+        {
+            if stream == next_stream {
+                text.push_str(next_text);
+                continue;
+            }
+        }
+        merged.push(event);
+    }
+    merged
 }
 
 fn frame(event: &RunEvent) -> Bytes {

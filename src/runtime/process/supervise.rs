@@ -105,6 +105,7 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
     let mut result_text = Vec::new();
     let mut written = 0usize;
     let mut killed_at: Option<Instant> = None;
+    let mut main_exited = false;
     let mut chunk = vec![0u8; 64 << 10];
     loop {
         if killed_at.is_none() {
@@ -115,6 +116,14 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
                 super::kill_group(pid);
                 killed_at = Some(Instant::now());
             }
+        }
+        // The run is over when its own process is, as `python3 file.py`
+        // returns then: processes it left in the background are ended, and
+        // the pipes they held close.
+        if !main_exited && (has_outcome(&result_text) || zygote.has_exited(pid)) {
+            main_exited = true;
+            super::kill_group(pid);
+            killed_at.get_or_insert_with(Instant::now);
         }
         if killed_at.is_some_and(|at| at.elapsed() > DRAIN_AFTER_KILL) {
             break;
@@ -205,6 +214,11 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
 }
 
 /// Bytes read from a pipe; 0 at its end (or on an error, which ends it too).
+/// Whether the child has written its outcome (its last line).
+fn has_outcome(result_text: &[u8]) -> bool {
+    result_text.ends_with(b"\n")
+}
+
 fn read_some(fd: &OwnedFd, buffer: &mut [u8]) -> usize {
     loop {
         match nix::unistd::read(fd, buffer) {

@@ -321,6 +321,16 @@ impl Zygote {
         got
     }
 
+    /// Whether the zygote has reported `pid`'s end (the report stays for
+    /// [`Zygote::wait_exit`]).
+    pub fn has_exited(&self, pid: i32) -> bool {
+        self.waiters
+            .lock()
+            .expect("zygote waiters lock")
+            .unclaimed
+            .contains_key(&pid)
+    }
+
     pub fn is_gone(&self) -> bool {
         self.waiters.lock().expect("zygote waiters lock").gone
     }
