@@ -11,10 +11,14 @@ over the control socket (fd 3), and reports how they ended:
     zygote → server  {"op": "exit", "pid": P, "code": C | "signal": S, "cpu_s": F}
 
 A child enters the sandbox (``_rundocs_sandbox.enter``, in Rust), says
-``{"ready": ...}`` on its result pipe, reads one job from its code pipe
-(``{"blocks": [...], "timeout_s": T}``; end of file means "not needed"),
-runs it as ``python3 file.py`` would, and writes its outcome on the result
-pipe before it exits.
+``{"ready": ...}`` on its result pipe and reads one job from its code pipe
+(``{"blocks": [...], "timeout_s": T}``; end of file means "not needed").
+Then ``serve`` returns a ``Child`` to Rust, so that the job's code runs at
+the bottom of the stack, as ``python3 file.py`` runs a script (the same
+recursion depth, no frames of ours in tracebacks): Rust calls
+``prepare``, then ``compile`` and evaluates each block, ``failed`` with
+what escaped, and ``finish``, which writes the outcome on the result pipe
+and gives the exit status.
 """
 import atexit
 import builtins
@@ -67,6 +71,8 @@ def _thread_count():
 
 
 def serve(site_packages, executable):
+    """The zygote's loop. Returns ``None`` in the zygote when the server has
+    gone, and a ``Child`` (with its job) in a child."""
     os.chdir("/")
     if executable:
         sys.executable = executable
@@ -134,7 +140,7 @@ def serve(site_packages, executable):
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
             os.close(wake_read)
             os.close(wake_write)
-            _child(fds, sandbox)  # never returns
+            return _child(fds, sandbox)
         for fd in fds:
             os.close(fd)
         children.add(pid)
@@ -188,8 +194,9 @@ def _read_all(fd):
 
 
 def _child(fds, sandbox):
+    """In a new child: enters the sandbox, waits for its job; returns the
+    ``Child`` that runs it (or exits when none comes)."""
     code_fd, out_fd, err_fd, result_fd = fds
-    status = 70
     try:
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
@@ -201,85 +208,119 @@ def _child(fds, sandbox):
             reached = json.loads(_rundocs_sandbox.enter(json.dumps(sandbox)))
         except Exception as exc:  # noqa: BLE001 - reported to the server, which refuses the child
             _write_line(result_fd, {"failed": str(exc)})
-            os._exit(status)
+            os._exit(70)
         _write_line(result_fd, {"ready": reached})
         job = _read_all(code_fd)
         os.close(code_fd)
         if not job:
             os._exit(0)
-        outcome = _run(json.loads(job), reached["workdir"])
-        _write_line(result_fd, outcome)
-        status = outcome.get("exit_code", 0) if outcome["status"] == "exit" else (
-            1 if outcome["status"] == "error" else 0)
-    except BaseException as exc:  # noqa: BLE001 - the child must never return into the zygote
+        return Child(result_fd, json.loads(job), reached["workdir"])
+    except BaseException as exc:  # noqa: BLE001 - a child must never go back to serving
         try:
             _write_line(result_fd, {"failed": "%s: %s" % (type(exc).__name__, exc)})
-        except BaseException:  # noqa: BLE001
-            pass
-    os._exit(status & 0xFF)
+        finally:
+            os._exit(70)
 
 
-def _streams():
-    """Unbuffered text streams on fds 1 and 2, so output streams as written."""
-    def stream(fd, errors):
-        return io.TextIOWrapper(io.FileIO(fd, "w", closefd=False), encoding="utf-8",
-                                errors=errors, write_through=True)
-    sys.stdout = sys.__stdout__ = stream(1, "strict")
-    sys.stderr = sys.__stderr__ = stream(2, "backslashreplace")
-    sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False),
-                                                 encoding="utf-8")
+def _stream(fd, name, like, **options):
+    """A text stream on ``fd`` made as the interpreter makes its own (same
+    name, encoding and error handler as ``like``), written through at once."""
+    raw = io.FileIO(fd, "r" if fd == 0 else "w", closefd=False)
+    raw.name = name
+    return io.TextIOWrapper(raw, encoding=like.encoding, errors=like.errors, **options)
 
 
-def _run(job, workdir):
-    """Runs the job's blocks in one fresh ``__main__``, as ``python3 file.py``
-    runs a script, and returns the outcome for the server."""
-    random.seed()
-    cpu = math.ceil(job["timeout_s"]) + 1
-    soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    if hard == resource.RLIM_INFINITY or cpu + 1 < hard:
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    os.environ.update(HOME=workdir, TMPDIR=workdir, PWD=workdir)
-    import tempfile
-    tempfile.tempdir = None
-    blocks = job["blocks"]
-    script = os.path.join(workdir, "example.py")
-    with open(script, "w", encoding="utf-8") as file:
-        file.write(blocks[-1]["code"])
-    sys.argv = [script]
-    main = types.ModuleType("__main__")
-    main.__file__ = script
-    main.__builtins__ = builtins
-    main.__cached__ = None
-    sys.modules["__main__"] = main
-    _streams()
-    filenames = {block["filename"]: block["snippet_id"] for block in blocks}
-    outcome = {"status": "ok"}
-    try:
-        for block in blocks:
-            code = block["code"]
-            linecache.cache[block["filename"]] = (len(code), None, code.splitlines(True),
-                                                  block["filename"])
-            exec(compile(code, block["filename"], "exec", dont_inherit=True), main.__dict__)
-    except SystemExit as exc:
-        outcome = {"status": "exit", "exit_code": _exit_code(exc)}
-    except BaseException as exc:  # noqa: BLE001 - what the script raised is the outcome
-        exc.__traceback__ = exc.__traceback__.tb_next if exc.__traceback__ else None
-        if sys.excepthook is not sys.__excepthook__:
+def _thread_excepthook(args):
+    """The default ``threading.excepthook``, printing as the traceback
+    module does (its source lines come from the blocks, not from files)."""
+    if args.exc_type is SystemExit or sys.stderr is None:
+        return
+    name = args.thread.name if args.thread is not None else threading.get_ident()
+    sys.stderr.write("Exception in thread %s:\n" % name)
+    sys.stderr.write(_rundocs_tracebacks.format_exception(args.exc_value, _print_natively))
+    sys.stderr.flush()
+
+
+class Child:
+    """One job in a child process: what Rust calls to run it."""
+
+    def __init__(self, result_fd, job, workdir):
+        self.result_fd = result_fd
+        self.blocks = job["blocks"]
+        self.timeout_s = job["timeout_s"]
+        self.workdir = workdir
+        self.filenames = {block["filename"]: block["snippet_id"] for block in self.blocks}
+        self.outcome = {"status": "ok"}
+
+    @property
+    def block_count(self):
+        return len(self.blocks)
+
+    def prepare(self):
+        """Makes the process look like ``python3 example.py`` started in its
+        private tmp; returns ``__main__``'s namespace."""
+        random.seed()
+        cpu = math.ceil(self.timeout_s) + 1
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard == resource.RLIM_INFINITY or cpu + 1 < hard:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        workdir = self.workdir
+        os.environ.update(HOME=workdir, TMPDIR=workdir, PWD=workdir)
+        import tempfile
+        tempfile.tempdir = None
+        script = os.path.join(workdir, "example.py")
+        with open(script, "w", encoding="utf-8") as file:
+            file.write(self.blocks[-1]["code"])
+        sys.argv = [script]
+        sys.path.insert(0, workdir)
+        main = types.ModuleType("__main__")
+        main.__file__ = script
+        main.__builtins__ = builtins
+        main.__cached__ = None
+        main.__annotations__ = {}
+        sys.modules["__main__"] = main
+        stdout, stderr = sys.__stdout__, sys.__stderr__
+        sys.stdout = sys.__stdout__ = _stream(1, "<stdout>", stdout, write_through=True)
+        sys.stderr = sys.__stderr__ = _stream(2, "<stderr>", stderr, write_through=True)
+        sys.stdin = sys.__stdin__ = _stream(0, "<stdin>", sys.__stdin__)
+        threading.excepthook = _thread_excepthook
+        return main.__dict__
+
+    def compile(self, index):
+        block = self.blocks[index]
+        code = block["code"]
+        linecache.cache[block["filename"]] = (len(code), None, code.splitlines(True),
+                                              block["filename"])
+        return compile(code, block["filename"], "exec", dont_inherit=True)
+
+    def failed(self, exc):
+        """Records what escaped the code, as the interpreter handles it at exit."""
+        if isinstance(exc, SystemExit):
+            self.outcome = {"status": "exit", "exit_code": _exit_code(exc)}
+        elif sys.excepthook is not sys.__excepthook__:
             sys.excepthook(type(exc), exc, exc.__traceback__)
-            outcome = {"status": "exit", "exit_code": 1}
+            self.outcome = {"status": "exit", "exit_code": 1}
         else:
-            outcome = {"status": "error", "error": _describe(exc, filenames)}
-    try:
-        threading._shutdown()
-        atexit._run_exitfuncs()
-    except BaseException:  # noqa: BLE001 - printed like the interpreter prints it
-        pass
-    for stream in (sys.stdout, sys.stderr):
+            self.outcome = {"status": "error", "error": _describe(exc, self.filenames)}
+
+    def finish(self):
+        """Waits for threads and runs atexit callbacks, as the interpreter
+        does at exit; writes the outcome; returns the exit status."""
         try:
-            stream.flush()
-        except (OSError, ValueError):
+            threading._shutdown()
+            atexit._run_exitfuncs()
+        except BaseException:  # noqa: BLE001 - the outcome is the script's, not this
             pass
-    return outcome
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        _write_line(self.result_fd, self.outcome)
+        status = self.outcome["status"]
+        if status == "exit":
+            return self.outcome["exit_code"] & 0xFF
+        return 1 if status == "error" else 0
 
 
 def _exit_code(exc):
@@ -288,7 +329,7 @@ def _exit_code(exc):
     if code is None:
         return 0
     if isinstance(code, int):
-        return code
+        return int(code)
     print(code, file=sys.stderr)
     return 1
 
@@ -306,8 +347,9 @@ def _print_natively(exc):
 
 def _describe(exc, filenames):
     """The exception as the reader sees it, with its traceback as the
-    interpreter prints it."""
-    text = _rundocs_tracebacks.format_exception(exc, _print_natively)
+    interpreter prints it (without this module's frames: a syntax error is
+    raised by ``Child.compile``)."""
+    text = _rundocs_tracebacks.format_exception(exc, _print_natively, ("rundocs_zygote.py",))
     line = filename = None
     tb = exc.__traceback__
     while tb is not None:

@@ -252,6 +252,10 @@ pub struct Config {
     pub base_path: String,
     pub run: RunConfig,
     pub access: AccessConfig,
+    /// The `rundocs` binary process mode starts as its warm interpreter:
+    /// this program itself, unless something embeds rundocs (a test binary
+    /// does) and names the real one. Not a configuration key.
+    pub zygote_program: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -406,6 +410,7 @@ impl RawConfig {
             log: self.log,
             edit_url_template: self.edit_url_template,
             venv_site_packages,
+            zygote_program: None,
             base_path: normalize_base_path(&self.base_path)?,
             run: self.run,
             access: self.access.validate()?,

@@ -298,7 +298,7 @@ fn execute(
 
 /// Runs compiled module code in `namespace`, as the interpreter runs a
 /// script (`PyEval_EvalCode`; calling `exec` would add a level of recursion).
-fn evaluate(py: Python<'_>, code: &Py<PyAny>, namespace: &Py<PyAny>) -> PyResult<()> {
+pub(crate) fn evaluate(py: Python<'_>, code: &Py<PyAny>, namespace: &Py<PyAny>) -> PyResult<()> {
     // SAFETY: attached; both objects are alive for the call, and the result
     // is a new reference (or null with an exception set).
     let result = unsafe {

@@ -27,7 +27,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{self, StreamExt};
-use rundocs::runtime::WorkerPriority;
+use rundocs::runtime::{Isolation, WorkerPriority};
 use serde_json::Value;
 
 use super::helpers::*;
@@ -37,6 +37,8 @@ const OWN_PROCESS: &str = "# fidelity: own-process";
 const SHARED_STATE: &str = "# fidelity: shared-state";
 /// Runs (and python3 processes) at a time in the first pass.
 const CONCURRENCY: usize = 4;
+/// A process-mode child's script file.
+const PROCESS_SCRIPT: &str = "/tmp/example.py";
 /// What file names become in both outputs.
 const FILE: &str = "<file>";
 /// Changed lines shown per stream in a mismatch.
@@ -239,11 +241,17 @@ pub(super) async fn in_server(app: &TestApp, example: &Example) -> Outcome {
             end["message"].as_str().unwrap_or_default()
         )),
     };
-    // Tracebacks name the block; `__file__` is the block's script file.
+    // Tracebacks name the block; `__file__` is the block's script file
+    // (in process mode, the one in the child's private tmp).
     let script = script_file(&example.filename);
+    let set_aside = |text: &str| {
+        [script.as_str(), PROCESS_SCRIPT, &example.filename]
+            .iter()
+            .fold(text.to_string(), |text, name| normalise(&text, name))
+    };
     Outcome {
-        stdout: normalise(&normalise(&stdout, &script), &example.filename),
-        stderr: normalise(&normalise(&stderr, &script), &example.filename),
+        stdout: set_aside(&stdout),
+        stderr: set_aside(&stderr),
         ending,
     }
 }
@@ -309,15 +317,34 @@ pub(super) fn differences(expected: &Outcome, actual: &Outcome) -> Vec<String> {
 
 #[tokio::test]
 async fn examples_behave_as_under_python3() {
+    check_corpus(Isolation::Thread).await;
+}
+
+/// In process mode every example counts (each run is a process of its own)
+/// and none needs to run alone.
+#[tokio::test]
+async fn examples_behave_as_under_python3_in_process_mode() {
+    check_corpus(Isolation::Process).await;
+}
+
+async fn check_corpus(isolation: Isolation) {
     let started = Instant::now();
     let content = fixture("fidelity");
     let app = spawn_app_with(&content, |c| {
         c.run.rate_limit_per_minute = 100_000;
         c.run.queue = 4096;
         c.run.worker_priority = WorkerPriority::Normal;
+        c.run.isolation = isolation;
     })
     .await;
-    let examples = examples(&app.json("/api/snippets").await);
+    let process_mode = isolation == Isolation::Process;
+    let mut examples = examples(&app.json("/api/snippets").await);
+    if process_mode {
+        for example in &mut examples {
+            example.own_process = false;
+            example.shares_state = false;
+        }
+    }
     let counted = examples.iter().filter(|e| !e.own_process).count();
     assert!(
         counted >= 220,
@@ -416,6 +443,7 @@ async fn examples_behave_as_under_python3() {
     for line in &own_process {
         println!("own-process: {line}");
     }
+    println!("fidelity ({isolation:?} mode):");
     println!(
         "fidelity: {matching}/{counted} match python3 ({:.1} %); own-process: {}",
         matching as f64 * 100.0 / counted as f64,

@@ -33,6 +33,7 @@ pub async fn spawn_app_with(content: &Path, adjust: impl FnOnce(&mut Config)) ->
     let mut config = Config {
         content: ContentSource::Dir(content.to_path_buf()),
         bind: "127.0.0.1:0".parse().unwrap(),
+        zygote_program: Some(env!("CARGO_BIN_EXE_rundocs").into()),
         ..Config::default()
     };
     adjust(&mut config);

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use pyo3::prelude::*;
 use pyo3::types::PyModule;
 
+use crate::runtime::worker::evaluate;
 use crate::sandbox::{self, SandboxSettings};
 
 /// The zygote's Python modules, in the order they are loaded.
@@ -47,7 +48,8 @@ fn _rundocs_sandbox(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(enter, module)?)
 }
 
-/// Runs the zygote; returns when the server is gone.
+/// Runs the zygote; returns when the server is gone. In a child the zygote
+/// forked, runs its job and exits the process.
 pub fn main(site_packages: Option<String>) -> ExitCode {
     pyo3::append_to_inittab!(_rundocs_sandbox);
     Python::initialize();
@@ -63,10 +65,16 @@ pub fn main(site_packages: Option<String>) -> ExitCode {
         let zygote = last.expect("the zygote module is the last");
         let executable = Some(super::super::interpreter::BUILD_PYTHON)
             .filter(|p| std::path::Path::new(p).is_file());
-        zygote
+        let child = zygote
             .getattr("serve")?
             .call1((site_packages, executable))?;
-        Ok(())
+        if child.is_none() {
+            return Ok(());
+        }
+        let status = run_child(py, &child)?;
+        // SAFETY: _exit ends the process at once, as a forked child must
+        // (no destructors or atexit handlers of the zygote run twice).
+        unsafe { libc::_exit(status) }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,4 +83,25 @@ pub fn main(site_packages: Option<String>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a child's blocks at the bottom of the stack, as the interpreter
+/// runs a script; returns the exit status.
+fn run_child(py: Python<'_>, child: &Bound<'_, PyAny>) -> PyResult<i32> {
+    let namespace = child.call_method0("prepare")?.unbind();
+    let blocks: usize = child.getattr("block_count")?.extract()?;
+    for index in 0..blocks {
+        let evaluated = child
+            .call_method1("compile", (index,))
+            .and_then(|code| evaluate(py, &code.unbind(), &namespace));
+        if let Err(error) = evaluated {
+            let value = error.value(py);
+            if let Some(traceback) = error.traceback(py) {
+                value.setattr("__traceback__", traceback)?;
+            }
+            child.call_method1("failed", (value,))?;
+            break;
+        }
+    }
+    child.call_method0("finish")?.extract()
 }

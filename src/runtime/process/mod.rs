@@ -55,6 +55,8 @@ pub struct ProcessSettings {
     pub preload: Vec<String>,
     pub site_packages: Option<PathBuf>,
     pub sandbox: SandboxSettings,
+    /// The `rundocs` binary to start as the zygote (`None`: this one).
+    pub program: Option<PathBuf>,
 }
 
 impl ProcessSettings {
@@ -70,6 +72,7 @@ impl ProcessSettings {
             editing: config.run.edit != crate::config::EditAccess::Off,
             preload: process.preload.clone(),
             site_packages: config.venv_site_packages.clone(),
+            program: config.zygote_program.clone(),
             sandbox: SandboxSettings {
                 tmp_size_bytes: process.tmp_size_bytes,
                 max_processes: process.max_processes,
@@ -289,6 +292,7 @@ fn keep(shared: &Arc<Shared>, first: Sender<Result<Reached, String>>) {
             Some(zygote) if !shared.due_for_recycling(&zygote) => zygote,
             old => {
                 let started = Zygote::start(
+                    shared.settings.program.as_deref(),
                     &shared.settings.sandbox,
                     &shared.settings.preload,
                     shared.settings.site_packages.as_deref(),

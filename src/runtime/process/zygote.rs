@@ -34,8 +34,14 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const FORK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Exit reports nobody asked for yet are kept up to this many.
 const UNCLAIMED_EXITS: usize = 256;
-/// Environment variables the zygote keeps (nothing else reaches it).
-const KEPT_ENVIRONMENT: [&str; 4] = ["PATH", "LANG", "LC_ALL", "LD_LIBRARY_PATH"];
+/// Environment variables the zygote keeps: the locale, the program search
+/// path, and the interpreter's own settings (`PYTHON*`). Nothing else
+/// reaches it (no secrets, no configuration).
+fn kept_environment(name: &str) -> bool {
+    matches!(name, "PATH" | "LANG" | "TZ" | "LD_LIBRARY_PATH")
+        || name.starts_with("LC_")
+        || name.starts_with("PYTHON")
+}
 
 /// How a child process ended, as its zygote saw it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -91,6 +97,7 @@ impl Zygote {
     /// Starts a zygote and configures it. Call it from a thread that lives as
     /// long as the server: the zygote dies with the thread that started it.
     pub fn start(
+        program: Option<&std::path::Path>,
         sandbox: &SandboxSettings,
         preload: &[String],
         site_packages: Option<&std::path::Path>,
@@ -102,16 +109,18 @@ impl Zygote {
             SockFlag::SOCK_CLOEXEC,
         )
         .map_err(|e| format!("socketpair: {e}"))?;
-        let exe =
-            std::env::current_exe().map_err(|e| format!("cannot find rundocs' binary: {e}"))?;
+        let exe = match program {
+            Some(program) => program.to_path_buf(),
+            None => {
+                std::env::current_exe().map_err(|e| format!("cannot find rundocs' binary: {e}"))?
+            }
+        };
         let mut command = Command::new(exe);
         command
             .arg("__zygote")
             .env_clear()
             .envs(
-                KEPT_ENVIRONMENT
-                    .iter()
-                    .filter_map(|k| Some((k, std::env::var_os(k)?))),
+                std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(kept_environment)),
             )
             .current_dir("/")
             .stdin(Stdio::null())
