@@ -168,3 +168,40 @@ pub fn shortfall(reached: &Reached, wanted: SandboxLevel) -> Option<String> {
         missing.join(", ")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reached(namespaces: &[&str], landlock_abi: u32) -> Reached {
+        let mut reached = Reached {
+            namespaces: namespaces.iter().map(|n| n.to_string()).collect(),
+            landlock_abi,
+            seccomp: true,
+            ..Reached::default()
+        };
+        reached.level = level_of(&reached);
+        reached
+    }
+
+    #[test]
+    fn the_level_is_the_weakest_step_reached() {
+        let all = ["user", "mount", "ipc", "uts", "net"];
+        assert_eq!(reached(&all, 7).level, SandboxLevel::Full);
+        assert_eq!(reached(&all[1..], 7).level, SandboxLevel::Landlock);
+        assert_eq!(reached(&all, 0).level, SandboxLevel::Basic);
+    }
+
+    #[test]
+    fn a_host_without_user_namespaces_is_told_how_to_enable_them() {
+        let problem = shortfall(&reached(&[], 7), SandboxLevel::Full).expect("short of full");
+        assert!(problem.contains("user namespaces"), "{problem}");
+        assert!(problem.contains("sysctl"), "{problem}");
+        assert!(problem.contains("minimum_sandbox"), "{problem}");
+        assert!(
+            !problem.contains("Landlock ("),
+            "Landlock was there: {problem}"
+        );
+        assert_eq!(shortfall(&reached(&[], 7), SandboxLevel::Landlock), None);
+    }
+}

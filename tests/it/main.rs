@@ -12,6 +12,7 @@ mod hostile;
 mod isolation;
 mod like_python;
 mod problems;
+mod process;
 mod requests;
 mod run;
 mod search;

@@ -255,6 +255,9 @@ impl Shared {
     /// A ready child: one forked in advance, or else one forked now.
     fn take(&self) -> Result<ReadyChild, String> {
         let taken = self.ready.lock().expect("ready lock").pop_front();
+        if let Some(child) = &taken {
+            child.zygote.runs.fetch_add(1, Ordering::Relaxed);
+        }
         self.wanted.notify_all();
         let child = match taken {
             Some(child) => child,
@@ -266,10 +269,10 @@ impl Shared {
                     .expect("zygote lock")
                     .clone()
                     .ok_or("the warm interpreter is starting")?;
+                zygote.runs.fetch_add(1, Ordering::Relaxed);
                 zygote.fork_child()?
             }
         };
-        child.zygote.runs.fetch_add(1, Ordering::Relaxed);
         Ok(child)
     }
 
