@@ -66,6 +66,43 @@ def _readable_paths(site_packages):
     return sorted(p for p in paths if os.path.exists(p))
 
 
+# Packages of a virtualenv that are tools, not what examples import.
+_TOOLS = {"pip", "setuptools", "pkg_resources", "wheel", "_distutils_hack", "distutils"}
+
+
+def _venv_packages(site_packages):
+    """The top-level packages and modules of a virtualenv, by name."""
+    names = []
+    for entry in sorted(os.listdir(site_packages)):
+        path = os.path.join(site_packages, entry)
+        if entry.endswith(".py"):
+            name = entry[:-3]
+        elif os.path.isfile(os.path.join(path, "__init__.py")):
+            name = entry
+        else:
+            continue
+        if name.isidentifier() and not name.startswith("_") and name not in _TOOLS:
+            names.append(name)
+    return names
+
+
+def _preload(names):
+    """Imports ``names`` once. A module that starts a thread makes the
+    interpreter unsafe to fork: that ends the zygote with a message saying
+    which module it was and what to do."""
+    for name in names:
+        try:
+            __import__(name)
+        except Exception as exc:  # noqa: BLE001 - a package that fails to import is left out
+            _log("cannot preload %s: %s" % (name, exc))
+            continue
+        if _thread_count() != 1:
+            raise SystemExit(
+                "importing %s started a thread, and a process with threads "
+                "cannot fork safely; set `run.process.preload_venv = false` and list the "
+                "packages to import in `run.process.preload` without it" % name)
+
+
 def _thread_count():
     return len(os.listdir("/proc/self/task"))
 
@@ -84,11 +121,10 @@ def serve(site_packages, executable):
     if not message:
         return
     configuration = json.loads(message)
-    for name in WARM_MODULES + tuple(configuration.get("preload", ())):
-        try:
-            __import__(name)
-        except Exception as exc:  # noqa: BLE001 - a missing package is the operator's to fix
-            _log("cannot preload %s: %s" % (name, exc))
+    names = WARM_MODULES + tuple(configuration.get("preload", ()))
+    if site_packages and configuration.get("preload_venv"):
+        names += tuple(_venv_packages(site_packages))
+    _preload(names)
     sandbox = dict(configuration["sandbox"], read_paths=_readable_paths(site_packages))
     wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)

@@ -167,6 +167,8 @@ pub struct ProcessConfig {
     pub edit_cpu_seconds_per_hour: f64,
     /// Modules the warm interpreter imports once, so runs find them loaded.
     pub preload: Vec<String>,
+    /// Also import every top-level package of the site's virtualenv.
+    pub preload_venv: bool,
 }
 
 impl Default for ProcessConfig {
@@ -180,6 +182,7 @@ impl Default for ProcessConfig {
             minimum_sandbox: SandboxLevel::Full,
             edit_cpu_seconds_per_hour: 600.0,
             preload: Vec::new(),
+            preload_venv: true,
         }
     }
 }

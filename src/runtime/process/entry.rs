@@ -79,7 +79,16 @@ pub fn main(site_packages: Option<String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("rundocs zygote: {error}");
+            // A SystemExit carries a sentence for the operator; say just that.
+            let said = Python::attach(|py| {
+                error
+                    .is_instance_of::<pyo3::exceptions::PySystemExit>(py)
+                    .then(|| error.value(py).to_string())
+            });
+            eprintln!(
+                "rundocs zygote: {}",
+                said.unwrap_or_else(|| error.to_string())
+            );
             ExitCode::FAILURE
         }
     }

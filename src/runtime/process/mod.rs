@@ -53,6 +53,7 @@ pub struct ProcessSettings {
     /// Edited runs are allowed: a sandbox below the minimum fails start-up.
     pub editing: bool,
     pub preload: Vec<String>,
+    pub preload_venv: bool,
     pub site_packages: Option<PathBuf>,
     pub sandbox: SandboxSettings,
     /// The `rundocs` binary to start as the zygote (`None`: this one).
@@ -71,7 +72,12 @@ impl ProcessSettings {
             minimum_sandbox: process.minimum_sandbox,
             editing: config.run.edit != crate::config::EditAccess::Off,
             preload: process.preload.clone(),
-            site_packages: config.venv_site_packages.clone(),
+            preload_venv: process.preload_venv,
+            // The zygote starts in `/`: a relative path would lead nowhere.
+            site_packages: config
+                .venv_site_packages
+                .as_deref()
+                .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())),
             program: config.zygote_program.clone(),
             sandbox: SandboxSettings {
                 tmp_size_bytes: process.tmp_size_bytes,
@@ -298,6 +304,7 @@ fn keep(shared: &Arc<Shared>, first: Sender<Result<Reached, String>>) {
                     shared.settings.program.as_deref(),
                     &shared.settings.sandbox,
                     &shared.settings.preload,
+                    shared.settings.preload_venv,
                     shared.settings.site_packages.as_deref(),
                 );
                 let zygote = match started {

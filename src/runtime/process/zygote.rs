@@ -34,11 +34,23 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const FORK_TIMEOUT: Duration = Duration::from_secs(10);
 /// Exit reports nobody asked for yet are kept up to this many.
 const UNCLAIMED_EXITS: usize = 256;
+/// Thread-pool sizes of numerical libraries (OpenBLAS starts its pool when
+/// numpy is imported), unless the operator set them.
+const SINGLE_THREADED_LIBRARIES: [(&str, &str); 4] = [
+    ("OPENBLAS_NUM_THREADS", "1"),
+    ("OMP_NUM_THREADS", "1"),
+    ("MKL_NUM_THREADS", "1"),
+    ("NUMEXPR_NUM_THREADS", "1"),
+];
+
 /// Environment variables the zygote keeps: the locale, the program search
 /// path, and the interpreter's own settings (`PYTHON*`). Nothing else
 /// reaches it (no secrets, no configuration).
 fn kept_environment(name: &str) -> bool {
     matches!(name, "PATH" | "LANG" | "TZ" | "LD_LIBRARY_PATH")
+        || SINGLE_THREADED_LIBRARIES
+            .iter()
+            .any(|(kept, _)| *kept == name)
         || name.starts_with("LC_")
         || name.starts_with("PYTHON")
 }
@@ -100,6 +112,7 @@ impl Zygote {
         program: Option<&std::path::Path>,
         sandbox: &SandboxSettings,
         preload: &[String],
+        preload_venv: bool,
         site_packages: Option<&std::path::Path>,
     ) -> Result<Arc<Zygote>, String> {
         let (ours, theirs) = socketpair(
@@ -121,6 +134,14 @@ impl Zygote {
             .env_clear()
             .envs(
                 std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(kept_environment)),
+            )
+            // One thread per numerical library: a forked child cannot use
+            // its parent's thread pools, and runs use every core as processes.
+            .envs(
+                SINGLE_THREADED_LIBRARIES
+                    .iter()
+                    .filter(|(name, _)| std::env::var_os(name).is_none())
+                    .copied(),
             )
             .current_dir("/")
             .stdin(Stdio::null())
@@ -154,7 +175,12 @@ impl Zygote {
             runs: AtomicU64::new(0),
         });
         zygote.send(
-            &json!({"op": "configure", "sandbox": sandbox, "preload": preload}),
+            &json!({
+                "op": "configure",
+                "sandbox": sandbox,
+                "preload": preload,
+                "preload_venv": preload_venv,
+            }),
             &[],
         )?;
         let started = zygote.receive(START_TIMEOUT)?;
@@ -199,8 +225,10 @@ impl Zygote {
             ));
         }
         let mut buffer = [0u8; 4096];
-        let n = recv(control.as_raw_fd(), &mut buffer, MsgFlags::empty())
-            .map_err(|e| format!("the warm interpreter: {e}"))?;
+        let n = match recv(control.as_raw_fd(), &mut buffer, MsgFlags::empty()) {
+            Err(nix::errno::Errno::ECONNRESET) => 0,
+            other => other.map_err(|e| format!("the warm interpreter: {e}"))?,
+        };
         if n == 0 {
             return Err(
                 "the warm interpreter exited at start (its error is in the log above)".into(),
