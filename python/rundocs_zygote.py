@@ -126,6 +126,10 @@ def serve(site_packages, executable):
         names += tuple(_venv_packages(site_packages))
     _preload(names)
     sandbox = dict(configuration["sandbox"], read_paths=_readable_paths(site_packages))
+    global _run_groups
+    cgroup = sandbox.get("pids_cgroup")
+    if cgroup:
+        _run_groups = []
     wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
     signal.set_wakeup_fd(wake_write, warn_on_full_buffer=False)
     signal.signal(signal.SIGCHLD, lambda *_: None)
@@ -134,10 +138,10 @@ def serve(site_packages, executable):
                              "python": sys.version.split()[0]}).encode())
     children = set()
     open_control = True
-    while open_control or children:
+    while open_control or children or _run_groups:
         try:
             ready, _, _ = select.select([control, wake_read] if open_control else [wake_read],
-                                        [], [], 1.0)
+                                        [], [], 0.2 if _run_groups else 1.0)
         except InterruptedError:
             ready = []
         if wake_read in ready:
@@ -146,6 +150,8 @@ def serve(site_packages, executable):
             except BlockingIOError:
                 pass
         _reap(control if open_control else None, children)
+        if _run_groups:
+            _remove_run_groups(cgroup)
         if control not in ready:
             continue
         message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 4)
@@ -191,6 +197,23 @@ def _send(control, message):
             pass
 
 
+# Runs whose cgroup is still to be removed (None: runs have none).
+_run_groups = None
+
+
+def _remove_run_groups(parent):
+    """Removes the cgroups of ended runs (a group empties once the run's
+    killed processes are gone, so some wait for a later call)."""
+    for pid in list(_run_groups):
+        try:
+            os.rmdir(os.path.join(parent, "run-%d" % pid))
+        except FileNotFoundError:
+            pass
+        except OSError:
+            continue
+        _run_groups.remove(pid)
+
+
 def _reap(control, children):
     while children:
         try:
@@ -203,6 +226,8 @@ def _reap(control, children):
         children.discard(pid)
         # A child without a mount namespace worked in a folder of the host's tmp.
         shutil.rmtree("/tmp/rundocs-run-%d" % pid, ignore_errors=True)
+        if _run_groups is not None:
+            _run_groups.append(pid)
         report = {"op": "exit", "pid": pid, "cpu_s": usage.ru_utime + usage.ru_stime}
         if os.WIFSIGNALED(status):
             report["signal"] = os.WTERMSIG(status)
@@ -287,6 +312,8 @@ class Child:
         self.workdir = workdir
         self.filenames = {block["filename"]: block["snippet_id"] for block in self.blocks}
         self.outcome = {"status": "ok"}
+        # A process the code forks runs this too; only the run's own speaks.
+        self.pid = os.getpid()
 
     @property
     def block_count(self):
@@ -333,7 +360,8 @@ class Child:
         """Records what escaped the code, as the interpreter handles it at exit."""
         if isinstance(exc, SystemExit):
             self.outcome = {"status": "exit", "exit_code": _exit_code(exc)}
-        elif sys.excepthook is not sys.__excepthook__:
+        elif sys.excepthook is not sys.__excepthook__ or os.getpid() != self.pid:
+            # A forked process prints its traceback as python3's child would.
             sys.excepthook(type(exc), exc, exc.__traceback__)
             self.outcome = {"status": "exit", "exit_code": 1}
         else:
@@ -352,7 +380,8 @@ class Child:
                 stream.flush()
             except (OSError, ValueError, AttributeError):
                 pass
-        _write_line(self.result_fd, self.outcome)
+        if os.getpid() == self.pid:
+            _write_line(self.result_fd, self.outcome)
         status = self.outcome["status"]
         if status == "exit":
             return self.outcome["exit_code"] & 0xFF

@@ -195,6 +195,9 @@ impl Runtime {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+        if let Some(process) = &self.process {
+            process.wait_stopped(deadline.saturating_duration_since(Instant::now()));
+        }
         true
     }
 

@@ -23,10 +23,15 @@ pub fn new_session_bound_to_parent() -> Result<(), String> {
     Ok(())
 }
 
-/// Moves the calling process into `cgroup` (a pids cgroup the server made).
-pub fn join_cgroup(cgroup: &Path) -> Result<(), String> {
-    std::fs::write(cgroup.join("cgroup.procs"), "0")
-        .map_err(|e| format!("cannot join the pids cgroup {}: {e}", cgroup.display()))
+/// Makes the run's own pids cgroup in `parent` (the server's group for all
+/// runs), with room for `max_processes`, and moves the calling process into
+/// it. The zygote removes it once the run has ended.
+pub fn join_cgroup(parent: &Path, max_processes: u32) -> Result<(), String> {
+    let group = parent.join(format!("run-{}", std::process::id()));
+    let failed = |e: std::io::Error| format!("pids cgroup {}: {e}", group.display());
+    std::fs::create_dir(&group).map_err(failed)?;
+    std::fs::write(group.join("pids.max"), max_processes.to_string()).map_err(failed)?;
+    std::fs::write(group.join("cgroup.procs"), "0").map_err(failed)
 }
 
 /// CPU, memory, files, processes and core dumps.

@@ -7,7 +7,7 @@
 //! | step | what it stops |
 //! |---|---|
 //! | new session, death with the parent | a run outliving its supervisor |
-//! | the pids cgroup (when one is given) | fork bombs, even as root |
+//! | a pids cgroup of its own (when the server has a group for runs) | fork bombs, even as root |
 //! | user, mount, IPC, UTS, network namespaces ([`namespaces`]) | the network, the host's `/tmp`, SysV IPC |
 //! | a private size-limited `/tmp` as working directory | files carried between runs, filling the disk |
 //! | rlimits ([`limits`]) | CPU, memory, open files, processes, core dumps |
@@ -38,7 +38,7 @@ pub struct SandboxSettings {
     pub memory_bytes: usize,
     /// CPU seconds a child may use in all (a backstop to the run's timeout).
     pub cpu_seconds: u64,
-    /// A pids cgroup the child joins, whose `pids.max` the server set.
+    /// The server's pids cgroup for runs: each child makes its own in it.
     pub pids_cgroup: Option<PathBuf>,
     /// Folders (and files) the run may read and execute: the interpreter's
     /// and the virtualenv's.
@@ -91,7 +91,7 @@ pub fn enter(settings: &SandboxSettings) -> Result<Reached, String> {
     let mut reached = Reached::default();
     limits::new_session_bound_to_parent()?;
     if let Some(cgroup) = &settings.pids_cgroup {
-        match limits::join_cgroup(cgroup) {
+        match limits::join_cgroup(cgroup, settings.max_processes) {
             Ok(()) => reached.pids_cgroup = true,
             Err(note) => reached.notes.push(note),
         }

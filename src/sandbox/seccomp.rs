@@ -3,6 +3,12 @@
 //! `EPERM` (Python raises `PermissionError`), so a run sees a clear error
 //! rather than dying. `clone3` fails with `ENOSYS`, because its flags cannot
 //! be inspected: the C library then falls back to `clone`, whose flags can.
+//!
+//! `socket` is refused whatever its family: IP is out of reach anyway (the
+//! network namespace has no route), and a Unix socket could connect by path
+//! to any daemon of the host (Landlock does not govern connecting to one).
+//! `socketpair` stays: it only joins the process to itself (asyncio's
+//! self-pipe, multiprocessing's pipes).
 use std::collections::BTreeMap;
 
 use seccompiler::{
@@ -44,6 +50,8 @@ const REFUSED: &[i64] = &[
     // Leaving the run's process group would escape the kill that ends it.
     libc::SYS_setsid,
     libc::SYS_setpgid,
+    // No sockets but socketpairs (see above).
+    libc::SYS_socket,
 ];
 
 /// `clone` flags that would make new namespaces.

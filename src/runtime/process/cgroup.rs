@@ -6,6 +6,7 @@
 //! the server's group has the `pids` controller delegated, else under the
 //! cgroup v1 `pids` hierarchy.
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 pub struct PidsCgroup {
     path: PathBuf,
@@ -48,6 +49,7 @@ impl PidsCgroup {
     }
 
     fn make(parent: &Path, max: u64) -> Result<PidsCgroup, String> {
+        remove_abandoned(parent);
         let path = parent.join(format!("rundocs-{}", std::process::id()));
         std::fs::create_dir(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         if let Err(e) = std::fs::write(path.join("pids.max"), max.to_string()) {
@@ -61,8 +63,40 @@ impl PidsCgroup {
         &self.path
     }
 
-    /// Removes the group (it must be empty by then; if not, it stays).
-    pub fn remove(&self) {
-        let _ = std::fs::remove_dir(&self.path);
+    /// Removes the group and the runs' groups in it, waiting at most
+    /// `within` for the last processes to go (a group with processes stays).
+    pub fn remove(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        while remove_group(&self.path).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Removes `group` and its run groups (which must be empty).
+fn remove_group(group: &Path) -> std::io::Result<()> {
+    if let Ok(entries) = std::fs::read_dir(group) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("run-") {
+                let _ = std::fs::remove_dir(entry.path());
+            }
+        }
+    }
+    std::fs::remove_dir(group)
+}
+
+/// Groups of servers that are gone (killed, so they could not clean up).
+fn remove_abandoned(parent: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix("rundocs-") else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            let _ = remove_group(&entry.path());
+        }
     }
 }

@@ -102,13 +102,15 @@ struct Shared {
     stopping: AtomicBool,
     zygotes_started: AtomicU64,
     forked_on_demand: AtomicU64,
+    /// The pids cgroup of all runs, removed by the keeper when it stops.
+    cgroup: Option<cgroup::PidsCgroup>,
 }
 
 /// Process mode's runs.
 pub struct ProcessPool {
     jobs: Sender<ProcessJob>,
     shared: Arc<Shared>,
-    cgroup: Option<cgroup::PidsCgroup>,
+    keeper: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl ProcessPool {
@@ -137,9 +139,10 @@ impl ProcessPool {
             stopping: AtomicBool::new(false),
             zygotes_started: AtomicU64::new(0),
             forked_on_demand: AtomicU64::new(0),
+            cgroup: cgroup.ok(),
         });
         let (first, first_known) = crossbeam_channel::bounded(1);
-        std::thread::Builder::new()
+        let keeper = std::thread::Builder::new()
             .name("rundocs-zygote-keeper".into())
             .spawn({
                 let shared = shared.clone();
@@ -178,7 +181,7 @@ impl ProcessPool {
         Ok(ProcessPool {
             jobs,
             shared,
-            cgroup: cgroup.ok(),
+            keeper: Mutex::new(Some(keeper)),
         })
     }
 
@@ -203,6 +206,21 @@ impl ProcessPool {
     /// Stops forking; warm children and the zygote exit.
     pub fn shutdown(&self) {
         self.shared.stop();
+    }
+
+    /// Waits (blocking) at most `within` for the zygote to exit after
+    /// [`ProcessPool::shutdown`] and the runs' cgroup to be removed.
+    pub fn wait_stopped(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        let keeper = self.keeper.lock().expect("keeper lock").take();
+        if let Some(keeper) = keeper {
+            while !keeper.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if keeper.is_finished() {
+                let _ = keeper.join();
+            }
+        }
     }
 
     /// Prometheus text of process mode's own gauges.
@@ -245,9 +263,6 @@ impl ProcessPool {
 impl Drop for ProcessPool {
     fn drop(&mut self) {
         self.shared.stop();
-        if let Some(cgroup) = &self.cgroup {
-            cgroup.remove();
-        }
     }
 }
 
@@ -372,6 +387,9 @@ fn keep(shared: &Arc<Shared>, first: Sender<Result<Reached, String>>) {
     if let Some(zygote) = shared.zygote.lock().expect("zygote lock").take() {
         zygote.retire();
         zygote.reap(Duration::from_secs(5));
+    }
+    if let Some(cgroup) = &shared.cgroup {
+        cgroup.remove(Duration::from_secs(2));
     }
 }
 
