@@ -548,9 +548,15 @@ async fn leftovers(marker: &str) -> Vec<(i32, String)> {
     if gone.is_some() {
         return Vec::new();
     }
+    kill_marked(marker)
+}
+
+/// Kills (by pid) the processes marked `marker`, which the test started,
+/// and returns them.
+fn kill_marked(marker: &str) -> Vec<(i32, String)> {
     let left = processes_with(marker);
     for (pid, _) in &left {
-        // SAFETY: plain kill(2) of a process this test's run started.
+        // SAFETY: plain kill(2) of a process this test's code started.
         unsafe { libc::kill(*pid, libc::SIGKILL) };
     }
     left
@@ -672,13 +678,12 @@ impl Drop for Listeners {
 // ---------------------------------------------------------------------------
 // The tests
 
-#[tokio::test]
-async fn edited_code_prints_what_python3_prints() {
-    if skip_without_full_sandbox("edited_code_prints_what_python3_prints") {
-        return;
-    }
-    let mut server = Server::start(Setup::default()).await;
-    let code = r#"
+/// Scripts whose output and exit status are the same on every run of
+/// python3, by what they show.
+const LIKE_PYTHON3: [(&str, &str); 4] = [
+    (
+        "a plain script",
+        r#"
 import collections, json, math, sys
 words = "the quick brown fox jumps over the lazy dog the end".split()
 print(collections.Counter(words).most_common(2))
@@ -690,21 +695,63 @@ except KeyError as error:
     print("caught", repr(error))
 print("to stderr", file=sys.stderr)
 print(__name__)
-"#;
-    let expected = host_python(code);
-    let ran = server.run(code).await;
-    assert_eq!(ran.status(), "ok", "{ran}\nserver log:\n{}", server.log());
-    assert_eq!(
-        ran.stdout(),
-        String::from_utf8_lossy(&expected.stdout),
-        "{ran}"
-    );
-    assert_eq!(
-        ran.stderr(),
-        String::from_utf8_lossy(&expected.stderr),
-        "{ran}"
-    );
-    server.assert_serving("a plain run").await;
+"#,
+    ),
+    (
+        "sys.exit with a code",
+        "import sys\nprint('bye')\nsys.exit(2)\n",
+    ),
+    (
+        "a forked child that ends with sys.exit",
+        r#"
+import os, sys
+pid = os.fork()
+if pid == 0:
+    print("child", flush=True)
+    sys.exit(3)
+_, status = os.waitpid(pid, 0)
+print("the child exited with", os.waitstatus_to_exitcode(status))
+print("parent")
+"#,
+    ),
+    (
+        "a forked child that runs to the end of the script",
+        r#"
+import os
+pid = os.fork()
+if pid:
+    os.waitpid(pid, 0)
+print("parent" if pid else "child", flush=True)
+"#,
+    ),
+];
+
+#[tokio::test]
+async fn edited_code_prints_and_ends_as_under_python3() {
+    if skip_without_full_sandbox("edited_code_prints_and_ends_as_under_python3") {
+        return;
+    }
+    let mut server = Server::start(Setup::default()).await;
+    for (what, code) in LIKE_PYTHON3 {
+        let expected = host_python(code);
+        let ran = server.run(code).await;
+        let exit_code = match ran.status() {
+            "ok" => Some(0),
+            "exit" => ran.end()["exit_code"].as_i64().map(|c| c as i32),
+            _ => None,
+        };
+        assert_eq!(
+            (ran.stdout(), ran.stderr(), exit_code,),
+            (
+                String::from_utf8_lossy(&expected.stdout).into_owned(),
+                String::from_utf8_lossy(&expected.stderr).into_owned(),
+                expected.status.code(),
+            ),
+            "{what}: (stdout, stderr, exit code) differ from python3's{ran}\nserver log:\n{}",
+            server.log()
+        );
+    }
+    server.assert_serving("plain runs").await;
 }
 
 #[tokio::test]
@@ -1054,32 +1101,62 @@ async fn a_full_tmp_fails_with_enospc_and_harms_nothing() {
         ..Setup::default()
     })
     .await;
-    let code = format!(
+    // Many files (each under the file size limit), then one big file.
+    let code = fill(
         r#"
 import errno, os
-chunk = b"x" * (256 * 1024)
+LIMIT = @LIMIT@
+chunk = b"x" * (512 * 1024)
+
+def fill(path_of):
+    written = 0
+    try:
+        n = 0
+        while written < 4 * LIMIT:
+            with open(path_of(n), "wb", buffering=0) as f:
+                written += f.write(chunk)
+            n += 1
+    except OSError as error:
+        return errno.errorcode.get(error.errno, error.errno), written
+    return "nothing", written
+
+stopped, written = fill(lambda n: f"/tmp/part{n}")
+print("many files:", stopped, written <= LIMIT, written, flush=True)
+for name in os.listdir("/tmp"):
+    if name.startswith("part"):
+        os.remove("/tmp/" + name)
 written = 0
 try:
-    with open("/tmp/fill", "wb", buffering=0) as f:
-        while written < 4 * {limit}:
+    with open("/tmp/big", "wb", buffering=0) as f:
+        while written < 4 * LIMIT:
             written += f.write(chunk)
 except OSError as error:
-    print("stopped by", errno.errorcode.get(error.errno, error.errno), flush=True)
+    print("one file:", errno.errorcode.get(error.errno, error.errno), written <= LIMIT, written)
 else:
-    print("wrote all", written, flush=True)
-print(written)
-"#
+    print("one file: nothing", written)
+"#,
+        &[("LIMIT", limit.to_string())],
     );
     let ran = server.run(&code).await;
     assert_eq!(ran.status(), "ok", "{ran}");
     let stdout = ran.stdout();
-    let mut lines = stdout.lines();
-    assert_eq!(lines.next(), Some("stopped by ENOSPC"), "{ran}");
-    let written: usize = lines.next().unwrap().parse().unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{ran}");
     assert!(
-        written <= limit,
-        "{written} bytes went into a {limit}-byte /tmp{ran}"
+        lines[0].starts_with("many files: ENOSPC True "),
+        "files past run.process.tmp_size_bytes = {limit}{ran}"
     );
+    if lines[1].starts_with("one file: EFBIG True ") {
+        println!(
+            "note: one file grown past {limit} bytes fails with EFBIG (the file size \
+             rlimit, equal to the size of /tmp), not ENOSPC"
+        );
+    } else {
+        assert!(
+            lines[1].starts_with("one file: ENOSPC True "),
+            "one file grown past run.process.tmp_size_bytes = {limit}{ran}"
+        );
+    }
     // The next run gets an empty /tmp of its own.
     let ran = server
         .run("open('/tmp/fill', 'wb').write(b'y' * (3 << 20)); print('fits')")
@@ -1366,6 +1443,15 @@ time.sleep(120)
         .await
         .unwrap();
     assert_eq!(health.status(), 200, "/healthz during the fork bomb");
+    // Another reader's edited run, which starts a process of its own.
+    let other = server
+        .run("import os\npid = os.fork()\nif pid == 0:\n    print('child')\n    os._exit(0)\nos.waitpid(pid, 0)\nprint('parent')\n")
+        .await;
+    assert_eq!(
+        (other.status(), other.stdout().as_str()),
+        ("ok", "child\nparent\n"),
+        "another reader's run that forks, during the fork bomb{other}"
+    );
     let authored = server.run_authored().await;
     assert_eq!(
         authored.stdout(),
@@ -1482,8 +1568,8 @@ async fn a_timed_out_run_leaves_no_process_behind() {
     })
     .await;
     let marker = marker();
-    // A child started with subprocess and one that leaves the process group
-    // for a session of its own (ignoring SIGTERM and SIGHUP), both printing
+    // A child started with subprocess and one that tries to leave the process
+    // group for a session of its own (ignoring SIGTERM and SIGHUP), both printing
     // after the timeout and living on well past it; the run itself is marked
     // too.
     let code = fill(
@@ -1497,7 +1583,10 @@ try:
 except OSError as error:
     print("subprocess refused:", error, flush=True)
 if os.fork() == 0:
-    os.setsid()
+    try:
+        os.setsid()
+    except OSError:
+        pass
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     libc.prctl(15, @MARKER@.encode(), 0, 0, 0)
@@ -1540,6 +1629,46 @@ time.sleep(60)
         "{next}"
     );
     server.assert_serving("a timed-out run").await;
+}
+
+#[tokio::test]
+async fn a_finished_run_leaves_no_process_behind() {
+    if skip_without_full_sandbox("a_finished_run_leaves_no_process_behind") {
+        return;
+    }
+    let mut server = Server::start(Setup::default()).await;
+    let marker = marker();
+    // The child lets go of the run's output, as a daemon does, and lives on.
+    let code = fill(
+        r#"
+import ctypes, os, time
+pid = os.fork()
+if pid == 0:
+    ctypes.CDLL(None).prctl(15, @MARKER@.encode(), 0, 0, 0)  # PR_SET_NAME
+    null = os.open("/dev/null", os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    time.sleep(60)
+    os._exit(0)
+print("left a child behind", flush=True)
+"#,
+        &[("MARKER", py(&marker))],
+    );
+    let ran = server.run(&code).await;
+    let left = leftovers(&marker).await;
+    assert!(
+        left.is_empty(),
+        "a process of a finished run still running: {left:?}{ran}"
+    );
+    let expected = host_python(&code);
+    // python3 returned at once; its child is this test's to stop.
+    kill_marked(&marker);
+    assert_eq!(
+        (ran.status(), ran.stdout()),
+        ("ok", String::from_utf8_lossy(&expected.stdout).into_owned()),
+        "python3 exits 0 as soon as the script ends{ran}"
+    );
+    server.assert_serving("a run that left a child").await;
 }
 
 #[tokio::test]
