@@ -755,6 +755,54 @@ async fn edited_code_prints_and_ends_as_under_python3() {
 }
 
 #[tokio::test]
+async fn healthz_and_metrics_name_the_full_sandbox_this_host_gives() {
+    if skip_without_full_sandbox("healthz_and_metrics_name_the_full_sandbox_this_host_gives") {
+        return;
+    }
+    let server = Server::start(Setup::default()).await;
+    let health = server
+        .client
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let sandbox = health
+        .lines()
+        .find_map(|line| line.strip_prefix("sandbox: "))
+        .unwrap_or_else(|| panic!("/healthz names no sandbox:\n{health}"));
+    println!("this host's sandbox: {sandbox}");
+    let abi = landlock_abi();
+    assert!(
+        sandbox.starts_with(&format!(
+            "full (namespaces: user,mount,ipc,uts,net; landlock: ABI {abi}; seccomp: on;"
+        )),
+        "{sandbox}"
+    );
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "rundocs_sandbox_level{level=\"full\"} 1".to_string(),
+        "rundocs_sandbox_level{level=\"landlock\"} 0".to_string(),
+        format!("rundocs_sandbox_landlock_abi {abi}"),
+    ] {
+        assert!(
+            metrics.lines().any(|l| l == line),
+            "no {line} in\n{metrics}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_network_is_out_of_reach() {
     if skip_without_full_sandbox("the_network_is_out_of_reach") {
         return;
@@ -1416,9 +1464,10 @@ for level in range(10):
         break
     if pid == 0:
         libc.prctl(15, @MARKER@.encode(), 0, 0, 0)
-print("alive", flush=True)
+# One write each, so that lines of processes writing at once never interleave.
+os.write(1, b"alive\n")
 if refused is not None:
-    print("refused", errno.errorcode.get(refused.errno, refused.errno), flush=True)
+    os.write(1, f"refused {errno.errorcode.get(refused.errno, refused.errno)}\n".encode())
 time.sleep(120)
 "#,
         &[("MARKER", py(&marker))],
