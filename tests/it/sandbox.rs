@@ -732,6 +732,7 @@ async fn edited_code_prints_and_ends_as_under_python3() {
         return;
     }
     let mut server = Server::start(Setup::default()).await;
+    let mut differences = Vec::new();
     for (what, code) in LIKE_PYTHON3 {
         let expected = host_python(code);
         let ran = server.run(code).await;
@@ -740,17 +741,24 @@ async fn edited_code_prints_and_ends_as_under_python3() {
             "exit" => ran.end()["exit_code"].as_i64().map(|c| c as i32),
             _ => None,
         };
-        assert_eq!(
-            (ran.stdout(), ran.stderr(), exit_code,),
-            (
-                String::from_utf8_lossy(&expected.stdout).into_owned(),
-                String::from_utf8_lossy(&expected.stderr).into_owned(),
-                expected.status.code(),
-            ),
-            "{what}: (stdout, stderr, exit code) differ from python3's{ran}\nserver log:\n{}",
-            server.log()
+        let got = (ran.stdout(), ran.stderr(), exit_code);
+        let wanted = (
+            String::from_utf8_lossy(&expected.stdout).into_owned(),
+            String::from_utf8_lossy(&expected.stderr).into_owned(),
+            expected.status.code(),
         );
+        if got != wanted {
+            differences.push(format!(
+                "{what}:\n  python3 (stdout, stderr, exit code): {wanted:?}\n  rundocs: {got:?}{ran}"
+            ));
+        }
     }
+    assert!(
+        differences.is_empty(),
+        "edited runs that differ from python3:\n{}\nserver log:\n{}",
+        differences.join("\n"),
+        server.log()
+    );
     server.assert_serving("plain runs").await;
 }
 
@@ -1026,7 +1034,6 @@ async fn writes_outside_the_private_tmp_fail_and_leave_nothing_on_disk() {
             server.path("server-tmp").join(&name),
         ),
         ("the home folder", home.join(format!(".{name}"))),
-        ("/dev/shm", PathBuf::from("/dev/shm").join(&name)),
         ("/var/tmp", PathBuf::from("/var/tmp").join(&name)),
         (
             "site-packages",
@@ -1094,8 +1101,11 @@ with open("/tmp/" + @NAME@, "w") as f:
     f.write("left behind")
 with open(@NAME@ + "-cwd", "w") as f:
     f.write("left behind")
+with open("/dev/shm/" + @NAME@, "w") as f:
+    f.write("left behind")
 print("cwd", os.getcwd())
-print("written", os.path.exists("/tmp/" + @NAME@), os.path.exists("/tmp/" + @NAME@ + "-cwd"))
+print("written", os.path.exists("/tmp/" + @NAME@), os.path.exists("/tmp/" + @NAME@ + "-cwd"),
+      os.path.exists("/dev/shm/" + @NAME@))
 os.environ["CARRY"] = "set"
 builtins.CARRY = "set"
 json.CARRY = "set"
@@ -1107,20 +1117,22 @@ CARRY = "set"
     let ran = server.run(&first).await;
     assert_eq!(
         (ran.status(), ran.stdout().as_str()),
-        ("ok", "cwd /tmp\nwritten True True\n"),
+        ("ok", "cwd /tmp\nwritten True True True\n"),
         "{ran}"
     );
-    assert!(
-        !Path::new("/tmp").join(&name).exists(),
-        "the run's /tmp is the host's /tmp"
-    );
+    for shared in ["/tmp", "/dev/shm"] {
+        assert!(
+            !Path::new(shared).join(&name).exists(),
+            "the run's {shared} is the host's"
+        );
+    }
     let next = fill(
         r#"
 import builtins, json, os, sys
 print([name for name in os.listdir("/tmp") if name.startswith("carry-")])
 print(os.environ.get("CARRY"), getattr(builtins, "CARRY", None), getattr(json, "CARRY", None),
       getattr(sys, "CARRY", None), globals().get("CARRY"))
-print(os.path.exists("/tmp/" + @NAME@))
+print(os.path.exists("/tmp/" + @NAME@), os.path.exists("/dev/shm/" + @NAME@))
 "#,
         &[("NAME", py(&name))],
     );
@@ -1130,7 +1142,7 @@ print(os.path.exists("/tmp/" + @NAME@))
         let ran = server.run(&next).await;
         assert_eq!(
             (ran.status(), ran.stdout().as_str()),
-            ("ok", "[]\nNone None None None None\nFalse\n"),
+            ("ok", "[]\nNone None None None None\nFalse False\n"),
             "run {} after the one that left things behind{ran}",
             attempt + 1
         );
@@ -1224,10 +1236,31 @@ async fn the_server_cannot_be_signalled() {
     }
     let mut server = Server::start(Setup::default()).await;
     let mut sentinel = sentinel();
+    // Another reader's run, going on while the signals fly.
+    let mut other = server
+        .post(&json!({ "code": "import os, time\nprint('waiting', os.getpid(), flush=True)\ntime.sleep(3)\nprint('still here')\n" }))
+        .await;
+    assert_eq!(other.status(), 200);
+    let mut other_events = read_events(&mut other, 1).await;
+    while !output(&other_events, "stdout").contains('\n') {
+        let more = read_events(&mut other, 1).await;
+        assert!(
+            !more.is_empty(),
+            "the other run ended early: {other_events:?}"
+        );
+        other_events.extend(more);
+    }
+    let waiting = output(&other_events, "stdout");
+    let other_pid: u32 = waiting
+        .trim()
+        .strip_prefix("waiting ")
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("the other run printed {waiting:?}"));
     let template = PROBE.to_string()
         + r#"
 import signal
-server, sentinel, parent = @SERVER_PID@, @SENTINEL_PID@, os.getppid()
+server, sentinel, parent, other = @SERVER_PID@, @SENTINEL_PID@, os.getppid(), @OTHER_PID@
+print("parent pid:", parent, flush=True)
 
 def kill(pid, sig):
     os.kill(pid, sig)
@@ -1235,7 +1268,8 @@ def kill(pid, sig):
 
 # Signal 0 only asks whether a signal could be sent.
 reachable = []
-for name, pid in [("the server", server), ("the sentinel", sentinel), ("the parent", parent), ("init", 1)]:
+for name, pid in [("the server", server), ("the sentinel", sentinel), ("the parent", parent),
+                  ("another reader's run", other), ("init", 1)]:
     try:
         os.kill(pid, 0)
     except OSError as error:
@@ -1248,6 +1282,7 @@ probe("SIGKILL to the server", lambda: kill(server, signal.SIGKILL))
 probe("killpg SIGKILL to the server's group", lambda: os.killpg(server, signal.SIGKILL))
 probe("SIGKILL to the parent", lambda: kill(parent, signal.SIGKILL))
 probe("SIGKILL to the sentinel", lambda: kill(sentinel, signal.SIGKILL))
+probe("SIGKILL to another reader's run", lambda: kill(other, signal.SIGKILL))
 # kill(-1) signals every process the caller may signal: only tried once
 # nothing outside can be reached, so a sandbox that fails here cannot take
 # the machine down with it.
@@ -1261,6 +1296,7 @@ else:
         &[
             ("SERVER_PID", server.pid.to_string()),
             ("SENTINEL_PID", sentinel.id().unwrap().to_string()),
+            ("OTHER_PID", other_pid.to_string()),
         ],
     );
     let ran = server.run(&code).await;
@@ -1269,20 +1305,45 @@ else:
         sentinel.try_wait().unwrap().is_none(),
         "the test's own `sleep` was killed{ran}"
     );
+    let parent: u32 = ran
+        .stdout()
+        .lines()
+        .find_map(|l| l.strip_prefix("parent pid: ")?.parse().ok())
+        .unwrap_or_else(|| panic!("no parent pid{ran}"));
+    let parent_state = std::fs::read_to_string(format!("/proc/{parent}/stat")).unwrap_or_default();
+    assert!(
+        parent_state
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z')),
+        "the warm interpreter ({parent}) was killed: {parent_state:?}{ran}"
+    );
+    other_events.extend(read_events(&mut other, usize::MAX).await);
+    let other = Ran {
+        events: other_events,
+    };
+    assert_eq!(
+        (other.status(), other.stdout().as_str()),
+        ("ok", format!("waiting {other_pid}\nstill here\n").as_str()),
+        "another reader's run during the signals{other}"
+    );
     assert_eq!(ran.status(), "ok", "{ran}");
+    // kill(-1) itself answers 0 whenever it found a process to try, even if
+    // every signal was refused: the survivors above are what tells.
+    assert!(ran.outcomes().contains_key("kill(-1, SIGKILL)"), "{ran}");
     assert_refused(
         &ran,
         &[
             "signal 0 to the server",
             "signal 0 to the sentinel",
             "signal 0 to the parent",
+            "signal 0 to another reader's run",
             "signal 0 to init",
             "SIGTERM to the server",
             "SIGKILL to the server",
             "killpg SIGKILL to the server's group",
             "SIGKILL to the parent",
             "SIGKILL to the sentinel",
-            "kill(-1, SIGKILL)",
+            "SIGKILL to another reader's run",
         ],
     );
     server.assert_serving("signals at the server").await;
@@ -1424,7 +1485,9 @@ async fn ptrace_mount_unshare_bpf_keyrings_and_io_uring_are_refused() {
             continue;
         }
         match ran.outcomes().get(name) {
-            Some(outcome) if outcome.starts_with("refused") && ran.status() == "ok" => {}
+            Some(outcome) if outcome.starts_with("refused") && ran.status() == "ok" => {
+                println!("{name}: {outcome}");
+            }
             _ => got_through.push(format!("{name}:{ran}")),
         }
     }
@@ -1464,7 +1527,9 @@ for level in range(10):
         break
     if pid == 0:
         libc.prctl(15, @MARKER@.encode(), 0, 0, 0)
-# One write each, so that lines of processes writing at once never interleave.
+# A moment for the rest to fork, so that the bomb is at its height when the
+# test hears of it; one write each, so that lines never interleave.
+time.sleep(1)
 os.write(1, b"alive\n")
 if refused is not None:
     os.write(1, f"refused {errno.errorcode.get(refused.errno, refused.errno)}\n".encode())
@@ -1496,36 +1561,41 @@ time.sleep(120)
     let other = server
         .run("import os\npid = os.fork()\nif pid == 0:\n    print('child')\n    os._exit(0)\nos.waitpid(pid, 0)\nprint('parent')\n")
         .await;
-    assert_eq!(
-        (other.status(), other.stdout().as_str()),
-        ("ok", "child\nparent\n"),
-        "another reader's run that forks, during the fork bomb{other}"
-    );
     let authored = server.run_authored().await;
-    assert_eq!(
-        authored.stdout(),
-        "hello\n",
-        "an authored run during the fork bomb{authored}"
-    );
     events.extend(read_events(&mut response, usize::MAX).await);
     let ran = Ran { events };
     let left = leftovers(&marker).await;
-    assert!(
-        left.is_empty(),
-        "processes of the fork bomb left running after its run ended: {left:?}{ran}"
-    );
-    assert!(
-        ["error", "timeout", "crashed"].contains(&ran.status()),
-        "{ran}"
-    );
+    // Every way the bomb was not contained, at once.
+    let mut uncontained = Vec::new();
+    if (other.status(), other.stdout().as_str()) != ("ok", "child\nparent\n") {
+        uncontained.push(format!(
+            "another reader's run could not fork during the bomb:{other}"
+        ));
+    }
+    if authored.stdout() != "hello\n" {
+        uncontained.push(format!("an authored run during the bomb:{authored}"));
+    }
+    if !left.is_empty() {
+        uncontained.push(format!(
+            "processes of the bomb left running after its run ended: {left:?}"
+        ));
+    }
+    if !["error", "timeout", "crashed"].contains(&ran.status()) {
+        uncontained.push(format!("the bomb's run ended {}", ran.status()));
+    }
     let alive = ran.stdout().lines().filter(|l| *l == "alive").count();
+    if alive > max_processes {
+        uncontained.push(format!(
+            "{alive} processes of one run were alive at once; run.process.max_processes is {max_processes}"
+        ));
+    }
+    if !ran.stdout().lines().any(|l| l.starts_with("refused")) {
+        uncontained.push("no fork of the bomb was refused".to_string());
+    }
     assert!(
-        alive <= max_processes,
-        "{alive} processes ran at once; run.process.max_processes is {max_processes}{ran}"
-    );
-    assert!(
-        ran.stdout().lines().any(|l| l.starts_with("refused")),
-        "no fork was refused{ran}"
+        uncontained.is_empty(),
+        "{}\nthe bomb's run:{ran}",
+        uncontained.join("\n")
     );
     server.assert_serving("a fork bomb").await;
 }
@@ -1584,6 +1654,11 @@ print("allocated all 4 GiB")
     assert!(
         reached <= 256,
         "the run allocated {reached} MiB with run.memory_limit_bytes at 256 MiB{ran}"
+    );
+    println!(
+        "the memory bomb ended {} after {reached} MiB: {}",
+        ran.status(),
+        ran.message()
     );
     server.assert_serving("a memory bomb").await;
 }
@@ -1658,16 +1733,16 @@ time.sleep(60)
     } else {
         assert_eq!(ran.stdout(), "started\n", "{ran}");
     }
+    // Past the moment the children would print (4 s after the first run
+    // started), nothing of theirs reaches the next run.
+    let next = server
+        .run("import time\ntime.sleep(2.5)\nprint('next')\n")
+        .await;
     let left = leftovers(&marker).await;
     assert!(
         left.is_empty(),
         "processes of a timed-out run still running: {left:?}{ran}"
     );
-    // Past the moment the children would have printed, nothing of theirs
-    // reaches the next run.
-    let next = server
-        .run("import time\ntime.sleep(6)\nprint('next')\n")
-        .await;
     assert_eq!(
         (
             next.status(),
