@@ -704,23 +704,25 @@ print(__name__)
     (
         "a forked child that ends with sys.exit",
         r#"
-import os, sys
+import os, sys, time
 pid = os.fork()
 if pid == 0:
     print("child", flush=True)
     sys.exit(3)
 _, status = os.waitpid(pid, 0)
-print("the child exited with", os.waitstatus_to_exitcode(status))
+print("the child exited with", os.waitstatus_to_exitcode(status), flush=True)
+time.sleep(0.5)
 print("parent")
 "#,
     ),
     (
         "a forked child that runs to the end of the script",
         r#"
-import os
+import os, time
 pid = os.fork()
 if pid:
     os.waitpid(pid, 0)
+    time.sleep(0.5)
 print("parent" if pid else "child", flush=True)
 "#,
     ),
