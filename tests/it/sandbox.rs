@@ -123,6 +123,7 @@ struct Setup {
     tmp_size_bytes: usize,
     max_processes: u32,
     memory_limit_bytes: usize,
+    warm: usize,
 }
 
 impl Default for Setup {
@@ -134,6 +135,7 @@ impl Default for Setup {
             tmp_size_bytes: 8 << 20,
             max_processes: 16,
             memory_limit_bytes: 512 << 20,
+            warm: 2,
         }
     }
 }
@@ -200,6 +202,7 @@ impl Server {
             tmp_size_bytes,
             max_processes,
             memory_limit_bytes,
+            warm,
         } = setup;
         let config = dir.path().join("rundocs.toml");
         std::fs::write(
@@ -213,6 +216,7 @@ impl Server {
                  rate_limit_per_minute = 100000\n\
                  memory_limit_bytes = {memory_limit_bytes}\n\
                  [run.process]\n\
+                 warm = {warm}\n\
                  tmp_size_bytes = {tmp_size_bytes}\n\
                  max_processes = {max_processes}\n\
                  minimum_sandbox = \"{minimum_sandbox}\"\n\
@@ -354,6 +358,21 @@ impl Server {
             "after {after}, an edited run: {edited}\nserver log:\n{}",
             self.log()
         );
+    }
+}
+
+impl Drop for Server {
+    /// Stops the server as an operator would (SIGTERM), so that it removes
+    /// its pids cgroup; `kill_on_drop` then ends one still there after 10 s.
+    fn drop(&mut self) {
+        if self.alive() {
+            // SAFETY: plain kill(2) of the server this test started.
+            unsafe { libc::kill(self.pid as i32, libc::SIGTERM) };
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while self.alive() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
     }
 }
 
@@ -560,6 +579,47 @@ fn kill_marked(marker: &str) -> Vec<(i32, String)> {
         unsafe { libc::kill(*pid, libc::SIGKILL) };
     }
     left
+}
+
+/// Pids of the processes whose parent is `parent`.
+fn children_of(parent: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit_once(") ")
+                .and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok())
+                == Some(parent)
+        })
+        .collect()
+}
+
+/// Whether `pid` is a live process (not gone, not a zombie).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| Some(!stat.rsplit_once(") ")?.1.starts_with('Z')))
+        .unwrap_or(false)
+}
+
+/// Where the server `pid` makes its pids cgroup (beside this process's own,
+/// in the cgroup v1 `pids` hierarchy), if this host has one.
+fn pids_cgroup_of(pid: u32) -> Option<PathBuf> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let path = own.lines().find_map(|line| {
+        let mut fields = line.splitn(3, ':');
+        let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+        controllers.split(',').any(|c| c == "pids").then_some(path)
+    })?;
+    Some(
+        Path::new("/sys/fs/cgroup/pids")
+            .join(path.trim_start_matches('/'))
+            .join(format!("rundocs-{pid}")),
+    )
 }
 
 /// A marker for a process's name (`/proc/PID/comm` keeps 15 bytes).
@@ -1795,6 +1855,76 @@ print("left a child behind", flush=True)
         "python3 exits 0 as soon as the script ends{ran}"
     );
     server.assert_serving("a run that left a child").await;
+}
+
+#[tokio::test]
+async fn a_server_that_stops_takes_its_warm_interpreter_and_children_with_it() {
+    if skip_without_full_sandbox(
+        "a_server_that_stops_takes_its_warm_interpreter_and_children_with_it",
+    ) {
+        return;
+    }
+    // Many warm children, which all have to go.
+    for signal in [libc::SIGKILL, libc::SIGTERM] {
+        let mut server = Server::start(Setup {
+            warm: 16,
+            ..Setup::default()
+        })
+        .await;
+        let cgroup = pids_cgroup_of(server.pid);
+        let ran = server.run("import os\nprint(os.getppid())\n").await;
+        let zygote: u32 = ran.stdout().trim().parse().unwrap();
+        let warm = children_of(zygote);
+        assert!(
+            !warm.is_empty(),
+            "the warm interpreter {zygote} has no children ready"
+        );
+        if let Some(cgroup) = &cgroup {
+            assert!(cgroup.is_dir(), "no pids cgroup at {}", cgroup.display());
+        }
+        // SAFETY: plain kill(2) of the server this test started.
+        unsafe { libc::kill(server.pid as i32, signal) };
+        let stopped = tokio::time::timeout(Duration::from_secs(10), server.child.wait()).await;
+        assert!(
+            stopped.is_ok(),
+            "the server did not stop on signal {signal}"
+        );
+        let gone = eventually(Duration::from_secs(10), || async {
+            (!running(zygote) && warm.iter().all(|pid| !running(*pid))).then_some(())
+        })
+        .await;
+        assert!(
+            gone.is_some(),
+            "after signal {signal} to the server, still running: warm interpreter {} \
+             and children {:?}",
+            running(zygote),
+            warm.iter().filter(|pid| running(**pid)).collect::<Vec<_>>()
+        );
+        // A group left behind is removed once empty (it only can be then),
+        // and reported.
+        let left = cgroup.as_ref().filter(|c| c.exists());
+        if let Some(left) = left {
+            let emptied = eventually(Duration::from_secs(10), || async {
+                std::fs::remove_dir(left).is_ok().then_some(())
+            })
+            .await;
+            assert!(emptied.is_some(), "{} never emptied", left.display());
+        }
+        match (left, signal) {
+            (Some(left), libc::SIGTERM) => panic!(
+                "a server stopped by SIGTERM left its pids cgroup {} (emptied only after)",
+                left.display()
+            ),
+            (Some(left), _) => println!(
+                "note: a server ended by SIGKILL leaves its pids cgroup {} (removed)",
+                left.display()
+            ),
+            (None, _) if cgroup.is_none() => {
+                println!("note: this host has no cgroup v1 pids hierarchy to look in")
+            }
+            (None, _) => {}
+        }
+    }
 }
 
 #[tokio::test]
