@@ -15,6 +15,7 @@ mod problems;
 mod process;
 mod requests;
 mod run;
+mod sandbox;
 mod search;
 mod security;
 mod site;

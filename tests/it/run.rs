@@ -74,7 +74,13 @@ pub async fn read_events(response: &mut reqwest::Response, limit: usize) -> Vec<
 
 /// Runs a snippet to its end.
 pub async fn run(app: &TestApp, id: &str) -> Vec<Event> {
-    let mut response = start_run(app, id).await;
+    read_run(start_run(app, id).await).await
+}
+
+/// Reads a run stream (`POST /api/run/{id}` or `POST /api/run`) to its end,
+/// checking its shape: `200`, `text/event-stream`, `start` first (after any
+/// `queued`), and exactly one `end`, last.
+pub async fn read_run(mut response: reqwest::Response) -> Vec<Event> {
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let events = read_events(&mut response, usize::MAX).await;
@@ -105,7 +111,8 @@ pub fn output(events: &[Event], stream: &str) -> String {
         .collect()
 }
 
-fn end(events: &[Event]) -> &Value {
+/// The data of a run's `end` event.
+pub fn end(events: &[Event]) -> &Value {
     &events.last().unwrap().data
 }
 
