@@ -86,14 +86,6 @@ fn refusals() -> Result<BTreeMap<i64, Vec<SeccompRule>>, String> {
         );
     }
     rules.insert(libc::SYS_clone, clone_rules);
-    // Only Unix sockets: no IP, netlink, packet or vsock.
-    rules.insert(
-        libc::SYS_socket,
-        vec![
-            SeccompRule::new(vec![condition(0, SeccompCmpOp::Ne, libc::AF_UNIX as u64)?])
-                .map_err(|e| e.to_string())?,
-        ],
-    );
     Ok(rules)
 }
 
