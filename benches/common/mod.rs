@@ -19,7 +19,18 @@ pub struct Server {
 }
 
 impl Drop for Server {
+    /// SIGTERM, so the server stops its warm interpreter and cleans up;
+    /// SIGKILL if it has not stopped within 10 s.
     fn drop(&mut self) {
+        // SAFETY: kill(2) of the child this bench started.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + std::time::Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -163,4 +174,16 @@ pub fn spawn_python_first_byte_ms() -> f64 {
     let elapsed = started.elapsed().as_secs_f64() * 1e3;
     child.wait().unwrap();
     elapsed
+}
+
+/// Processes whose command line holds `needle` (e.g. `__zygote`).
+pub fn processes_named(needle: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|entry| {
+            std::fs::read(entry.path().join("cmdline"))
+                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        })
+        .count()
 }
