@@ -4,6 +4,14 @@
 // it, the recorded output is shown. Server output is only ever text.
 // Where runs need signing in (body[data-runs=restricted]), GET /api/session
 // says whether this reader may run; if not, Run becomes "Sign in to run".
+//
+// Where the site lets readers run code they changed (body[data-edit]: "open",
+// or "restricted" and GET /api/session's can_edit), each block also gets
+// Edit. The first click loads the editor (body[data-editor], static/editor.js)
+// and turns the block into it; Run then sends the changed code as
+// POST /api/run {"code", "snippet"} and reads the same stream. An edit is kept
+// in localStorage (per page and block) until Reset, and Share puts it in the
+// URL: #edit-ID=BASE64URL opens the block's editor with that code.
 (function () {
   "use strict";
 
@@ -13,12 +21,22 @@
     timeout: "The example ran longer than its time limit and was stopped.",
     cancelled: "The run was stopped before it finished.",
     output_limit: "The example wrote more output than allowed and was stopped.",
-    rejected: "The server refused to run this example."
+    rejected: "The server refused to run this example.",
+    crashed: "The example's process crashed."
+  };
+  var REFUSED_EDIT = { // why edited code was not run, when the server's answer does not say
+    401: "running edited code here needs signing in",
+    403: "you may not run edited code here",
+    413: "it is over 64 KiB",
+    429: "too many runs for now",
+    503: "the server is busy"
   };
   var marks = {}; // snippet id -> function marking a line of that block
   var BASE = document.body.getAttribute("data-base") || "";
+  var EDIT = document.body.getAttribute("data-edit"); // who may run edited code: "open", "restricted" or null (nobody)
   var examples = []; // every runnable example of the page (see setUp)
   var loginUrl = null; // where this reader signs in, when the site has such a page
+  var editorBundle = null; // a promise of window.rundocsEditor, once asked for
 
   function signInLink() {
     var link = document.createElement("a");
@@ -92,28 +110,36 @@
     if (!code || !id) return;
     var example = {
       snippet: snippet, pre: pre, code: code, id: id,
+      original: code.textContent.replace(/\n$/, ""), // the authored code, as the editor shows it
       recorded: snippet.querySelector(".recorded-output"),
       lines: null, // the code's line spans, made when a line is first marked
-      marked: [], // lines marked as where the last run raised
+      marked: [], // functions that clear the marks of the last run's error
       view: null, // the output box and its parts
       run: null,
-      locked: false // true once this reader may not run examples
+      locked: false, // true once this reader may not run examples
+      editor: null, // the open editor (see openEditor), if any
+      opening: null // a promise while the editor loads
     };
-    marks[id] = function (number, title) { return markLine(example, number, title); };
+    marks[id] = function (number, title) {
+      return example.editor ? example.editor.markLine(number, title) : markLine(example, number, title);
+    };
     addRunBar(example);
     listen(example);
     examples.push(example);
   }
 
-  // Marks line `number` of the example's code as where an error was raised.
+  // Marks line `number` of the example's code as where an error was raised;
+  // returns a function that clears the mark, or null without such a line.
   function markLine(example, number, title) {
     var line = (example.lines = example.lines || wrapLines(example.code))[number - 1];
-    if (line) { line.classList.add("code-line-error"); line.title = title; }
-    return line;
+    if (!line) return null;
+    line.classList.add("code-line-error");
+    line.title = title;
+    return function () { line.classList.remove("code-line-error"); line.removeAttribute("title"); };
   }
 
   function clearMarks(example) {
-    example.marked.forEach(function (line) { line.classList.remove("code-line-error"); line.removeAttribute("title"); });
+    example.marked.forEach(function (unmark) { unmark(); });
     example.marked = [];
   }
 
@@ -135,6 +161,7 @@
     });
     example.copyButton.addEventListener("click", function () { copy(example); });
     example.snippet.addEventListener("keydown", function (event) {
+      if (event.defaultPrevented) return; // the editor ran it already
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.altKey && !event.shiftKey) {
         event.preventDefault();
         start(example);
@@ -153,6 +180,7 @@
       example.runButton.title = "Running examples here needs signing in";
     }
     example.bar.querySelector(".run-hint").hidden = true;
+    if (example.editButton) example.editButton.hidden = true;
     example.locked = true;
   }
 
@@ -191,8 +219,8 @@
     if (example.run || example.locked) return;
     example.view = example.view || makeOutputBox(example);
     clearMarks(example);
-    showRunning(example);
-    var mine = example.run = { abort: new AbortController(), t0: performance.now() };
+    var mine = example.run = { abort: new AbortController(), t0: performance.now(), request: runRequest(example) };
+    showRunning(example, mine.request.edited);
     mine.heard = mine.t0;
     example.view.clock.textContent = " 0.0 s";
     mine.timer = setInterval(function () { tick(example, mine); }, 100);
@@ -201,12 +229,12 @@
     execute(example, mine).catch(function (error) { failed(example, mine, error); });
   }
 
-  // An empty output box saying the example is running.
-  function showRunning(example) {
+  // An empty output box saying the example (or the reader's edit of it) is running.
+  function showRunning(example, edited) {
     var view = example.view;
     if (example.recorded) example.recorded.hidden = true;
     view.box.className = "run-output";
-    view.label.textContent = "Output";
+    view.label.textContent = edited ? "Output of the edited code" : "Output";
     view.out.textContent = "";
     view.out.hidden = view.note.hidden = true;
     view.status.hidden = false;
@@ -244,7 +272,7 @@
     view.note.textContent = sentence || "";
     if (action) view.note.append(" ", action);
     view.note.hidden = !sentence;
-    if (view.out.hidden && name !== "gone" && name !== "unavailable") append(view, "No output", "empty");
+    if (view.out.hidden && name !== "gone" && name !== "unavailable" && name !== "refused") append(view, "No output", "empty");
   }
 
   // The server could not run it: the recorded output, if there is one.
@@ -259,9 +287,23 @@
     finish(example, "unavailable", "not run");
   }
 
+  // What a run sends: the authored example by id, or the editor's code when
+  // it differs from the authored code.
+  function runRequest(example) {
+    var code = example.editor ? example.editor.text() : example.original;
+    if (code === example.original) {
+      return { edited: false, url: BASE + "/api/run/" + encodeURIComponent(example.id), headers: { Accept: "text/event-stream" } };
+    }
+    return {
+      edited: true, url: BASE + "/api/run", body: JSON.stringify({ code: code, snippet: example.id }),
+      headers: { Accept: "text/event-stream", "Content-Type": "application/json" }
+    };
+  }
+
   async function execute(example, mine) {
-    var response = mine.response = await fetch(BASE + "/api/run/" + encodeURIComponent(example.id), {
-      method: "POST", headers: { Accept: "text/event-stream" }, cache: "no-store", signal: mine.abort.signal
+    var request = mine.request;
+    var response = mine.response = await fetch(request.url, {
+      method: "POST", headers: request.headers, body: request.body, cache: "no-store", signal: mine.abort.signal
     });
     if (!response.ok) return refused(example, mine, response);
     return readEvents(example, mine, response.body.getReader());
@@ -297,21 +339,23 @@
     var sentence = data.message || NOTES[name];
     if (name === "error" && error) where = showError(example, error);
     if (name === "exit") sentence = "The example exited with code " + data.exit_code + ".";
+    if (name === "crashed" && !data.message && error && error.message) sentence = error.message;
     var parts = [name, where, ms(data.duration_ms)];
     if (typeof data.gil_wait_ms === "number") parts.push("GIL wait " + ms(data.gil_wait_ms));
     finish(example, name, parts.filter(Boolean).join(" \u00b7 "), sentence);
   }
 
   // An exception: its traceback (unless the output already ends with it) and
-  // its line marked in the code. Returns where it was raised ("line 3"), or "".
+  // its line marked in the code (or the editor). Returns where it was raised
+  // ("line 3"), or "".
   function showError(example, error) {
     var trace = error.traceback || error.type + ": " + error.message + "\n";
     var shown = example.view.out.hidden ? "" : example.view.out.textContent;
     if (shown.slice(-trace.length) !== trace) append(example.view, (/[^\n]$/.test(shown) ? "\n" : "") + trace, "traceback");
     var mark = marks[error.snippet_id || example.id];
-    var line = error.line > 0 && mark && mark(error.line, error.type + ": " + error.message);
-    if (!line) return "";
-    example.marked.push(line);
+    var unmark = error.line > 0 && mark && mark(error.line, error.type + ": " + error.message);
+    if (!unmark) return "";
+    example.marked.push(unmark);
     return "line " + error.line + (mark === marks[example.id] ? "" : " of a required block");
   }
 
@@ -320,6 +364,7 @@
     var code = response.status, wait = parseInt(response.headers.get("Retry-After"), 10), message;
     try { message = (await response.json()).error; } catch (e) { /* not JSON */ }
     if (example.run !== mine) return;
+    if (mine.request.edited) return refusedEdit(example, code, message, wait);
     if (code === 404) {
       example.view.status.hidden = true;
       finish(example, "gone", "out of date", "This page is out of date: the example has changed on the server.", reloadButton());
@@ -333,6 +378,15 @@
     }
   }
 
+  // A refused run of edited code: a sentence saying why, never the authored
+  // code's recorded output.
+  function refusedEdit(example, code, message, wait) {
+    var why = String(message || REFUSED_EDIT[code] || "HTTP " + code).replace(/\.$/, "");
+    if ((code === 429 || code === 503) && wait >= 0 && !/try again/.test(why)) why += "; try again in " + wait + " s";
+    var action = code === 404 ? reloadButton() : code === 401 && loginUrl ? signInLink() : null;
+    finish(example, "refused", "not run", "The edited code was not run: " + why + ".", action);
+  }
+
   function reloadButton() {
     var reload = document.createElement("button");
     reload.className = "run-reload";
@@ -341,11 +395,13 @@
     return reload;
   }
 
-  // Copy: the clipboard API, else select the code and try execCommand (plain http).
+  // Copy: the clipboard API, else select the code and try execCommand (plain
+  // http). While editing, the editor's code.
   function copy(example) {
+    var text = example.editor ? example.editor.text() : example.code.textContent;
     if (navigator.clipboard) {
-      navigator.clipboard.writeText(example.code.textContent).then(
-        function () { sayOnCopyButton(example.copyButton, "Copied"); },
+      navigator.clipboard.writeText(text).then(
+        function () { say(example.copyButton, "Copied"); },
         function () { copyBySelection(example); });
     } else {
       copyBySelection(example);
@@ -354,34 +410,184 @@
 
   function copyBySelection(example) {
     var selection = getSelection(), copied = false;
-    selection.selectAllChildren(example.code);
+    if (example.editor) example.editor.selectAll(); else selection.selectAllChildren(example.code);
     try { copied = document.execCommand("copy"); } catch (e) { /* unsupported */ }
-    if (copied) selection.removeAllRanges();
-    sayOnCopyButton(example.copyButton, copied ? "Copied" : MAC ? "Press \u2318C" : "Press Ctrl+C");
+    if (copied && !example.editor) selection.removeAllRanges();
+    say(example.copyButton, copied ? "Copied" : MAC ? "Press \u2318C" : "Press Ctrl+C");
   }
 
-  // Shows `words` on the Copy button for two seconds.
-  function sayOnCopyButton(button, words) {
+  // Shows `words` on a button for two seconds, then its own label again.
+  function say(button, words) {
+    button.label = button.label || button.textContent;
     button.textContent = words;
     clearTimeout(button.timer);
-    button.timer = setTimeout(function () { button.textContent = "Copy"; }, 2000);
+    button.timer = setTimeout(function () { button.textContent = button.label; }, 2000);
   }
 
-  // Where runs need signing in: ask whether this reader may run, and lock
-  // every example if not (the server still decides either way).
-  function lockUnlessAllowed() {
+  // ---- Editing: Edit, the editor, the modified mark, Reset, Share. ----
+
+  // The editor bundle, loaded once, on the first Edit.
+  function loadEditor() {
+    editorBundle = editorBundle || new Promise(function (resolve, reject) {
+      var script = document.createElement("script");
+      script.src = document.body.getAttribute("data-editor");
+      script.onload = function () { if (window.rundocsEditor) resolve(window.rundocsEditor); else script.onerror(); };
+      script.onerror = function () { editorBundle = null; script.remove(); reject(new Error("the editor did not load")); };
+      document.head.appendChild(script);
+    });
+    return editorBundle;
+  }
+
+  // This reader may run edited code: Edit on every example, and the editors
+  // a shared link or an earlier visit left open.
+  function allowEditing() {
+    examples.forEach(function (example) {
+      if (example.locked) return;
+      var button = example.editButton = add(example.bar, "button", "edit-button", "Edit");
+      example.bar.insertBefore(button, example.copyButton.nextSibling);
+      button.addEventListener("click", function () { openEditor(example, example.original).then(focusEditor); });
+      var saved = load(example);
+      if (saved !== null) openEditor(example, saved);
+    });
+    openShared();
+    addEventListener("hashchange", openShared);
+  }
+
+  function focusEditor(example) { if (example) example.editor.focus(); }
+
+  // Turns the example into an editor holding `text`; resolves to the example
+  // (or to nothing when the editor could not load). While it is open, Run and
+  // Ctrl+Enter run the editor's code.
+  function openEditor(example, text) {
+    if (example.editor) { example.editor.setText(text); return Promise.resolve(example); }
+    if (example.opening) return example.opening;
+    example.editButton.disabled = true;
+    example.opening = loadEditor().then(function (bundle) {
+      var host = example.snippet.insertBefore(document.createElement("div"), example.pre);
+      host.className = "code-editor";
+      example.editor = bundle.open({
+        host: host, doc: text,
+        label: "Python code of this example, editable. " + (MAC ? "Command" : "Control") + "+Enter runs it; Escape then Tab moves on.",
+        onChange: function (code) { changed(example, code); },
+        onRun: function () { start(example); }
+      });
+      example.pre.hidden = true;
+      example.editButton.hidden = true;
+      addEditBar(example);
+      changed(example, text);
+      return example;
+    }, function () {
+      example.editButton.disabled = false;
+      say(example.editButton, "The editor could not load");
+    }).finally(function () { example.opening = null; });
+    return example.opening;
+  }
+
+  // The modified mark, Reset and Share, after Copy.
+  function addEditBar(example) {
+    var at = example.copyButton.nextSibling;
+    example.modified = example.bar.insertBefore(document.createElement("span"), at);
+    example.modified.className = "edit-modified";
+    example.modified.textContent = "Modified";
+    example.resetButton = example.bar.insertBefore(add(example.bar, "button", "edit-reset", "Reset"), at);
+    example.resetButton.title = "Back to the example as written";
+    example.resetButton.addEventListener("click", function () { reset(example); });
+    example.shareButton = example.bar.insertBefore(add(example.bar, "button", "edit-share", "Share"), at);
+    example.shareButton.title = "A link that opens this code in the editor";
+    example.shareButton.setAttribute("aria-live", "polite");
+    example.shareButton.addEventListener("click", function () { share(example); });
+  }
+
+  // The editor's text changed (or was first shown): the modified mark, and
+  // the saved copy.
+  function changed(example, code) {
+    var modified = code !== example.original;
+    example.modified.hidden = !modified;
+    example.resetButton.disabled = !modified;
+    store(example, modified ? code : null);
+  }
+
+  // Reset: the example as written; the saved copy and a shared link to it go.
+  function reset(example) {
+    example.editor.setText(example.original);
+    clearMarks(example);
+    if (shared() && shared().id === example.id) history.replaceState(null, "", location.pathname + location.search);
+    example.editor.focus();
+  }
+
+  // Share: the code in the URL's fragment, shown in the address bar and
+  // copied where the clipboard allows it.
+  function share(example) {
+    var url = location.href.split("#")[0] + "#edit-" + example.id + "=" + toBase64Url(example.editor.text());
+    history.replaceState(null, "", url);
+    var told = function (copied) { say(example.shareButton, copied ? "Link copied" : "Link in the address bar"); };
+    if (navigator.clipboard) navigator.clipboard.writeText(url).then(function () { told(true); }, function () { told(false); });
+    else told(false);
+  }
+
+  // The block and code a #edit-ID=CODE fragment names, or null.
+  function shared() {
+    var match = /^#edit-([\w-]+)=([\w-]*)$/.exec(location.hash);
+    if (!match) return null;
+    try { return { id: match[1], code: fromBase64Url(match[2]) }; } catch (e) { return null; }
+  }
+
+  function openShared() {
+    var link = shared();
+    var example = link && examples.find(function (e) { return e.id === link.id && e.editButton && !e.locked; });
+    if (example) openEditor(example, link.code).then(function (opened) {
+      if (opened) opened.snippet.scrollIntoView({ block: "start" });
+    });
+  }
+
+  // UTF-8 text as unpadded base64url, and back.
+  function toBase64Url(text) {
+    var bytes = new TextEncoder().encode(text), binary = "";
+    for (var i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+
+  function fromBase64Url(data) {
+    var binary = atob(data.replace(/-/g, "+").replace(/_/g, "/"));
+    var bytes = Uint8Array.from(binary, function (c) { return c.charCodeAt(0); });
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  }
+
+  // The reader's edit of an example, kept per page and block until Reset.
+  function storageKey(example) { return "rundocs-edit:" + location.pathname + ":" + example.id; }
+
+  function load(example) {
+    try { return localStorage.getItem(storageKey(example)); } catch (e) { return null; }
+  }
+
+  function store(example, code) {
+    try {
+      if (code === null) localStorage.removeItem(storageKey(example));
+      else localStorage.setItem(storageKey(example), code);
+    } catch (e) { /* storage off or full: the edit lasts as long as the page */ }
+  }
+
+  // Where runs or edited runs need signing in: ask what this reader may do.
+  // Without the right to run, every example is locked; with the right to
+  // run edited code, Edit appears (the server still decides either way).
+  function askSession() {
     fetch(BASE + "/api/session", { cache: "no-store" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (session) {
-        if (!session || session.can_run) return;
-        loginUrl = session.login_url;
-        examples.forEach(lock);
+        if (!session) return;
+        if (!session.can_run) {
+          loginUrl = session.login_url;
+          examples.forEach(lock);
+        } else if (session.can_edit && EDIT) {
+          allowEditing();
+        }
       })
-      .catch(function () { /* Run stays; the server still decides */ });
+      .catch(function () { /* Run stays, Edit stays away; the server still decides */ });
   }
 
   if (window.fetch && window.AbortController && window.TextDecoder) {
     document.querySelectorAll(".snippet[data-snippet-id]").forEach(setUp);
-    if (document.body.getAttribute("data-runs") === "restricted" && examples.length) lockUnlessAllowed();
+    if (examples.length && (document.body.getAttribute("data-runs") === "restricted" || EDIT === "restricted")) askSession();
+    else if (examples.length && EDIT === "open") allowEditing();
   }
 })();

@@ -147,7 +147,8 @@
     input.addEventListener("focus", function () { if (input.value.trim() && options.length) show(true); });
     document.addEventListener("click", function (event) { if (!form.contains(event.target)) show(false); });
     document.addEventListener("keydown", function (event) {
-      var target = event.target, tag = target && target.tagName;
+      // The element typed in, also inside a shadow root (the code editor's).
+      var target = event.composedPath ? event.composedPath()[0] : event.target, tag = target && target.tagName;
       if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
       if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || (target && target.isContentEditable)) return;
       event.preventDefault();

@@ -39,6 +39,9 @@ pub struct AssetUrls {
     pub theme_js: String,
     pub site_js: String,
     pub run_js: String,
+    /// The code editor (CodeMirror, built from `editor/`): not linked by
+    /// pages, which load it only when a reader edits an example.
+    pub editor_js: String,
 }
 
 /// All assets by the names they are served under.
@@ -104,6 +107,7 @@ impl AssetTable {
             theme_js: url("theme.js"),
             site_js: url("site.js"),
             run_js: url("run.js"),
+            editor_js: url("editor.js"),
         };
         AssetTable {
             files,

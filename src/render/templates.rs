@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::assets::AssetUrls;
 use super::markdown::TocEntry;
-use crate::config::{AccessLevel, Config};
+use crate::config::{AccessLevel, Config, EditAccess};
 use crate::content::ContentProblem;
 
 /// Where the layout leaves room for the sidebar.
@@ -25,6 +25,9 @@ pub struct Chrome<'a> {
     pub base: &'a str,
     /// Runs need signing in: pages ask who the reader is before offering Run.
     pub runs_restricted: bool,
+    /// `run.edit` when it is not `off` (`"open"` or `"restricted"`): pages
+    /// offer Edit, loading the editor bundle when a reader first clicks it.
+    pub edit: Option<&'static str>,
 }
 
 impl<'a> Chrome<'a> {
@@ -37,6 +40,7 @@ impl<'a> Chrome<'a> {
             live_reload: config.watch,
             base: &config.base_path,
             runs_restricted: config.access.run == AccessLevel::Restricted,
+            edit: (config.run.edit != EditAccess::Off).then(|| config.run.edit.name()),
         }
     }
 }

@@ -333,6 +333,7 @@ pub async fn session(state: web::Data<AppState>, request: HttpRequest) -> HttpRe
             "user": identity.name(),
             "can_read": access.may_read(&identity),
             "can_run": access.may_run(&identity),
+            "can_edit": access.may_run_edited(state.config.run.edit, &identity),
             "login_url": login_url(&state),
         }))
 }

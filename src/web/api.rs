@@ -1,9 +1,11 @@
 //! JSON endpoints: the snippet list, health, and the API's own 404.
-use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::access::Identity;
+use crate::content::Snippet;
 
 #[derive(Debug, Deserialize)]
 pub struct SnippetQuery {
@@ -11,28 +13,45 @@ pub struct SnippetQuery {
     page: Option<String>,
 }
 
+/// One block as `/api/snippets` lists it: the snippet, and whether the
+/// sender may run an edited version of it.
+#[derive(Serialize)]
+struct SnippetView<'a> {
+    #[serde(flatten)]
+    snippet: &'a Snippet,
+    editable: bool,
+}
+
 /// `GET /api/snippets[?page=PATH]`: every code block rundocs knows.
 pub async fn snippets(
     state: web::Data<AppState>,
+    request: HttpRequest,
     query: web::Query<SnippetQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let snapshot = state.snapshot.load();
-    let Some(page) = &query.page else {
-        return Ok(HttpResponse::Ok().json(snapshot.snippets()));
-    };
-    let page = page.trim_matches('/');
-    if snapshot.page(page).is_none() {
+    let page = query.page.as_deref().map(|p| p.trim_matches('/'));
+    if let Some(page) = page.filter(|p| snapshot.page(p).is_none()) {
         let base = &state.config.base_path;
         return Err(ApiError::NotFound(format!(
             "there is no page {base}/{page}; GET {base}/api/snippets without ?page= lists every page's blocks"
         )));
     }
-    let on_page: Vec<_> = snapshot
+    let identity = request.extensions().get::<Identity>().cloned();
+    let identity = identity.unwrap_or(Identity::Anonymous);
+    let may_edit = state
+        .gate
+        .config
+        .may_run_edited(state.config.run.edit, &identity);
+    let views: Vec<_> = snapshot
         .snippets()
         .iter()
-        .filter(|s| s.page == page)
+        .filter(|s| page.is_none_or(|p| s.page == p))
+        .map(|snippet| SnippetView {
+            snippet,
+            editable: snippet.runnable && may_edit,
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(on_page))
+    Ok(HttpResponse::Ok().json(views))
 }
 
 /// `GET /healthz`: `200 ok` while the process serves; with process mode,

@@ -323,6 +323,7 @@ test("with runs restricted a stranger reads the page and its recorded output, an
     user: null,
     can_read: true,
     can_run: false,
+    can_edit: false,
     login_url: "/login",
   });
 
@@ -370,6 +371,7 @@ test("with runs restricted, signing in with basic auth through the sign-in link 
     user: "alice",
     can_read: true,
     can_run: true,
+    can_edit: false,
     login_url: "/login",
   });
 
