@@ -148,7 +148,8 @@ async fn main() {
         ("RUNDOCS_RUN__QUEUE", "400"),
     ]);
     let server = Server::start(dir.path(), &many_env);
-    let zygotes_before = processes_named("__zygote");
+    let server_pid = server.child.id();
+    let zygotes_before = children_named(server_pid, "__zygote");
     let started = Instant::now();
     let tasks = (0..concurrent).map(|n| {
         let request = edited(
@@ -163,7 +164,7 @@ async fn main() {
             let mut most = 0;
             let until = Instant::now() + Duration::from_secs(5);
             while Instant::now() < until {
-                most = most.max(processes_named("__zygote"));
+                most = most.max(children_named(server_pid, "__zygote"));
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             most
@@ -184,5 +185,8 @@ async fn main() {
          server RSS peak {peak:.1} MiB, now {now:.1} MiB; warm interpreters: {zygotes_before} before, at most {most_zygotes} during"
     );
     drop(server);
-    println!("warm interpreters left after the servers stopped: {}", processes_named("__zygote"));
+    println!(
+        "warm interpreters left after the server stopped: {}",
+        children_named(server_pid, "__zygote")
+    );
 }

@@ -22,6 +22,7 @@ and gives the exit status.
 """
 import atexit
 import builtins
+import gc
 import io
 import json
 import linecache
@@ -45,7 +46,7 @@ WARM_MODULES = (
     "asyncio", "collections", "concurrent.futures", "contextlib", "dataclasses",
     "datetime", "decimal", "enum", "fractions", "functools", "inspect", "itertools",
     "json", "logging", "math", "pathlib", "pickle", "queue", "re", "statistics",
-    "subprocess", "textwrap", "time", "traceback", "typing", "unittest", "doctest",
+    "subprocess", "tempfile", "textwrap", "time", "traceback", "typing", "unittest", "doctest",
 )
 
 CONTROL_FD = 3
@@ -126,6 +127,10 @@ def serve(site_packages, executable):
         names += tuple(_venv_packages(site_packages))
     _preload(names)
     sandbox = dict(configuration["sandbox"], read_paths=_readable_paths(site_packages))
+    # What is imported now stays shared with every child: out of the
+    # collector's sight, a child's collections never touch (and copy) it.
+    gc.collect()
+    gc.freeze()
     global _run_groups
     cgroup = sandbox.get("pids_cgroup")
     if cgroup:
@@ -271,16 +276,32 @@ def _child(fds, sandbox):
             _write_line(result_fd, {"failed": str(exc)})
             os._exit(70)
         _write_line(result_fd, {"ready": reached})
+        child = Child(result_fd, reached["workdir"])
         job = _read_all(code_fd)
         os.close(code_fd)
         if not job:
             os._exit(0)
-        return Child(result_fd, json.loads(job), reached["workdir"])
+        child.receive(json.loads(job))
+        return child
     except BaseException as exc:  # noqa: BLE001 - a child must never go back to serving
         try:
             _write_line(result_fd, {"failed": "%s: %s" % (type(exc).__name__, exc)})
         finally:
             os._exit(70)
+
+
+_WARM_UP = '''
+def f(n):
+    return [str(i) + f"{i:>3}" for i in range(n)]
+print(len(f(3)), {"a": 1}, sep="", file=sink)
+'''
+
+
+def _warm_up():
+    """Compiles and runs a little code while the child waits for its job:
+    the pages of the interpreter that every run touches are copied from
+    the warm interpreter now, not while a reader waits."""
+    exec(compile(_WARM_UP, "<warm-up>", "exec"), {"sink": io.StringIO()})
 
 
 def _stream(fd, name, like, **options):
@@ -303,17 +324,44 @@ def _thread_excepthook(args):
 
 
 class Child:
-    """One job in a child process: what Rust calls to run it."""
+    """One job in a child process: what Rust calls to run it.
 
-    def __init__(self, result_fd, job, workdir):
+    Made as soon as the child is sandboxed, before its job comes, so that the
+    work that does not depend on the job is done while it waits."""
+
+    def __init__(self, result_fd, workdir):
         self.result_fd = result_fd
-        self.blocks = job["blocks"]
-        self.timeout_s = job["timeout_s"]
         self.workdir = workdir
-        self.filenames = {block["filename"]: block["snippet_id"] for block in self.blocks}
+        self.blocks = []
         self.outcome = {"status": "ok"}
         # A process the code forks runs this too; only the run's own speaks.
         self.pid = os.getpid()
+        random.seed()
+        os.environ.update(HOME=workdir, TMPDIR=workdir, PWD=workdir)
+        import tempfile
+        tempfile.tempdir = None
+        self.script = os.path.join(workdir, "example.py")
+        sys.argv = [self.script]
+        sys.path.insert(0, workdir)
+        main = types.ModuleType("__main__")
+        main.__file__ = self.script
+        main.__builtins__ = builtins
+        main.__cached__ = None
+        main.__annotations__ = {}
+        self.main = main
+        stdout, stderr = sys.__stdout__, sys.__stderr__
+        self.streams = (_stream(1, "<stdout>", stdout, write_through=True),
+                        _stream(2, "<stderr>", stderr, write_through=True),
+                        _stream(0, "<stdin>", sys.__stdin__))
+        _warm_up()
+
+    def receive(self, job):
+        self.blocks = job["blocks"]
+        self.filenames = {block["filename"]: block["snippet_id"] for block in self.blocks}
+        cpu = math.ceil(job["timeout_s"]) + 1
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        if hard == resource.RLIM_INFINITY or cpu + 1 < hard:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
 
     @property
     def block_count(self):
@@ -322,32 +370,14 @@ class Child:
     def prepare(self):
         """Makes the process look like ``python3 example.py`` started in its
         private tmp; returns ``__main__``'s namespace."""
-        random.seed()
-        cpu = math.ceil(self.timeout_s) + 1
-        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
-        if hard == resource.RLIM_INFINITY or cpu + 1 < hard:
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-        workdir = self.workdir
-        os.environ.update(HOME=workdir, TMPDIR=workdir, PWD=workdir)
-        import tempfile
-        tempfile.tempdir = None
-        script = os.path.join(workdir, "example.py")
-        with open(script, "w", encoding="utf-8") as file:
+        with open(self.script, "w", encoding="utf-8") as file:
             file.write(self.blocks[-1]["code"])
-        sys.argv = [script]
-        sys.path.insert(0, workdir)
-        main = types.ModuleType("__main__")
-        main.__file__ = script
-        main.__builtins__ = builtins
-        main.__cached__ = None
-        main.__annotations__ = {}
-        sys.modules["__main__"] = main
-        stdout, stderr = sys.__stdout__, sys.__stderr__
-        sys.stdout = sys.__stdout__ = _stream(1, "<stdout>", stdout, write_through=True)
-        sys.stderr = sys.__stderr__ = _stream(2, "<stderr>", stderr, write_through=True)
-        sys.stdin = sys.__stdin__ = _stream(0, "<stdin>", sys.__stdin__)
+        sys.modules["__main__"] = self.main
+        sys.stdout = sys.__stdout__ = self.streams[0]
+        sys.stderr = sys.__stderr__ = self.streams[1]
+        sys.stdin = sys.__stdin__ = self.streams[2]
         threading.excepthook = _thread_excepthook
-        return main.__dict__
+        return self.main.__dict__
 
     def compile(self, index):
         block = self.blocks[index]

@@ -176,14 +176,18 @@ pub fn spawn_python_first_byte_ms() -> f64 {
     elapsed
 }
 
-/// Processes whose command line holds `needle` (e.g. `__zygote`).
-pub fn processes_named(needle: &str) -> usize {
+/// Children of `parent` whose command line holds `needle` (the warm
+/// interpreters of a server: `__zygote`; their own children do not count).
+pub fn children_named(parent: u32, needle: &str) -> usize {
+    let parent_line = format!("PPid:\t{parent}\n");
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
         .filter(|entry| {
-            std::fs::read(entry.path().join("cmdline"))
-                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle.as_bytes()))
+            std::fs::read_to_string(entry.path().join("status"))
+                .is_ok_and(|status| status.contains(&parent_line))
+                && std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle.as_bytes()))
         })
         .count()
 }
