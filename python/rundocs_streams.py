@@ -50,10 +50,6 @@ _original_select = select.select
 _start_thread = _thread.start_new_thread
 _allocate_lock = _thread.allocate_lock
 
-# How often a ChildOutput reader looks whether its run has ended, in seconds.
-_READER_POLL_S = 0.05
-
-
 def current_run():
     return routes.get(_thread.get_ident())
 
@@ -76,7 +72,7 @@ class ChildOutput:
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._lock = _allocate_lock()
         self._closed = False
-        _start_thread(self._forward_until_closed, ())
+        _forwarder.add(self)
 
     def drain(self):
         """Forwards everything already in the pipe to the run's sink."""
@@ -106,27 +102,6 @@ class ChildOutput:
             # Over the output limit: the run is being stopped; drop the rest.
             pass
 
-    def _forward_until_closed(self):
-        # The reader belongs to no run; an interruption that reaches it (a
-        # thread ident reused between looking it up and interrupting it) is
-        # not for it, and must not end the forwarding.
-        while not self._closed:
-            try:
-                self._read_until_closed()
-            except (KeyboardInterrupt, SystemExit):
-                return
-            except BaseException:
-                continue
-
-    def _read_until_closed(self):
-        while not self._closed:
-            try:
-                ready, _, _ = _original_select([self.read_fd], [], [], _READER_POLL_S)
-            except (OSError, ValueError):
-                return
-            if ready:
-                self.drain()
-
     def close(self):
         """At the end of the run: forwards what is left and closes the pipe.
         Children still holding the write end get EPIPE from then on."""
@@ -136,12 +111,77 @@ class ChildOutput:
             self._drain_locked()
             self._forward(self._decoder.decode(b"", final=True))
             self._closed = True
+            _forwarder.remove(self)
             for fd in (self.write_fd, self.read_fd):
                 owned_fds.discard(fd)
                 try:
                     os.close(fd)
                 except OSError:
                     pass
+
+
+class _Forwarder:
+    """The one thread that forwards what runs' child processes write.
+
+    It is started with the module, before any run, and lives as long as the
+    process: no run's thread can ever have its ident, so an interruption
+    aimed at a run's thread that has ended (whose ident a new thread may
+    take) never reaches it, and nothing it prints is routed to a run."""
+
+    def __init__(self):
+        self._pipes = {}  # read fd -> ChildOutput
+        self._lock = _allocate_lock()
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        owned_fds.update((self._wake_read, self._wake_write))
+        _start_thread(self._serve, ())
+
+    def add(self, pipe):
+        with self._lock:
+            self._pipes[pipe.read_fd] = pipe
+        self._wake()
+
+    def remove(self, pipe):
+        with self._lock:
+            self._pipes.pop(pipe.read_fd, None)
+        self._wake()
+
+    def _wake(self):
+        try:
+            _original_write(self._wake_write, b"x")
+        except OSError:
+            pass  # full: a wake-up is already pending
+
+    def _serve(self):
+        while True:
+            try:
+                self._forward_ready()
+            except BaseException:
+                # Whatever happened (even an interruption meant for somebody
+                # else), forwarding goes on.
+                continue
+
+    def _forward_ready(self):
+        with self._lock:
+            pipes = dict(self._pipes)
+        try:
+            ready, _, _ = _original_select([self._wake_read, *pipes], [], [])
+        except (OSError, ValueError):
+            # A pipe closed between the copy and the select: look again.
+            return
+        for fd in ready:
+            if fd == self._wake_read:
+                try:
+                    while os.read(self._wake_read, 4096):
+                        pass
+                except OSError:
+                    pass
+            else:
+                pipes[fd].drain()
+
+
+_forwarder = _Forwarder()
 
 
 def child_output(run, kind):

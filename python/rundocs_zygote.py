@@ -275,8 +275,11 @@ def _child(fds, sandbox):
         except Exception as exc:  # noqa: BLE001 - reported to the server, which refuses the child
             _write_line(result_fd, {"failed": str(exc)})
             os._exit(70)
-        _write_line(result_fd, {"ready": reached})
         child = Child(result_fd, reached["workdir"])
+        _write_line(result_fd, {"ready": reached})
+        if not select.select([code_fd], [], [], 0)[0]:
+            # Forked in advance: nobody waits for this child yet.
+            _warm_up()
         job = _read_all(code_fd)
         os.close(code_fd)
         if not job:
@@ -353,7 +356,6 @@ class Child:
         self.streams = (_stream(1, "<stdout>", stdout, write_through=True),
                         _stream(2, "<stderr>", stderr, write_through=True),
                         _stream(0, "<stdin>", sys.__stdin__))
-        _warm_up()
 
     def receive(self, job):
         self.blocks = job["blocks"]

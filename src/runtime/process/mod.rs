@@ -92,6 +92,13 @@ impl ProcessSettings {
 }
 
 /// What the supervisors and the keeper share.
+/// How long the keeper waits before it forks a replacement while another
+/// child is still ready. Forking and entering the sandbox (namespaces above
+/// all) take a core for some milliseconds; done at once, they compete with
+/// the run that just took a child, whose first output a reader is waiting
+/// for. With no child left it forks at once.
+const REFILL_AFTER: Duration = Duration::from_millis(3);
+
 struct Shared {
     settings: ProcessSettings,
     ready: Mutex<VecDeque<ReadyChild>>,
@@ -310,6 +317,8 @@ impl Shared {
 fn keep(shared: &Arc<Shared>, first: Sender<Result<Reached, String>>) {
     let mut first = Some(first);
     let mut failures = 0u32;
+    // Since when fewer than `warm` children have been ready.
+    let mut short_since: Option<Instant> = None;
     while !shared.stopping.load(Ordering::Acquire) {
         let current = shared.zygote.lock().expect("zygote lock").clone();
         let zygote = match current {
@@ -356,6 +365,18 @@ fn keep(shared: &Arc<Shared>, first: Sender<Result<Reached, String>>) {
         };
         let ready = shared.ready.lock().expect("ready lock").len();
         if ready < shared.settings.warm.max(usize::from(first.is_some())) {
+            // While a child is still ready, the replacement waits a little:
+            // the cores go to the run that just took a child first.
+            let deferred = *short_since.get_or_insert_with(Instant::now);
+            if ready > 0 && first.is_none() && deferred.elapsed() < REFILL_AFTER {
+                let ready = shared.ready.lock().expect("ready lock");
+                let _ = shared
+                    .wanted
+                    .wait_timeout(ready, REFILL_AFTER.saturating_sub(deferred.elapsed()))
+                    .expect("ready lock");
+                continue;
+            }
+            short_since = None;
             match zygote.fork_child() {
                 Ok(child) => {
                     *shared.reached.lock().expect("reached lock") = child.reached.clone();
