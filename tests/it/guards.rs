@@ -84,7 +84,7 @@ async fn assert_no_thread_left_running_within(app: &TestApp, within: Duration, w
 
 #[tokio::test]
 async fn deep_recursion_through_c_ends_in_recursion_error() {
-    // The blocks have a 3 s limit: as a script (with a stack big enough)
+    // The blocks have a 3 s (thread: 10 s) limit: as a script (with a stack big enough)
     // each ends in RecursionError in under a second, its traceback printed.
     let app = spawn_app(&fixture("guards")).await;
     let out = run_named(&app, "lru-fib").await;
