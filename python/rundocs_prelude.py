@@ -30,10 +30,12 @@ builds on (``_rundocs_guards``, ``_rundocs_streams``, ``_rundocs_state``,
 """
 
 import _thread
+import _rundocs_display
 import _rundocs_venv
 import builtins
 import gc
 import io
+import json
 import os
 import select
 import socket
@@ -162,6 +164,11 @@ def finish(run, remaining_s):
     threads the run started, runs its atexit callbacks, then clears its
     namespace so its objects are finalised now, with their output its own."""
     deadline = time.monotonic() + remaining_s
+    # Figures the run left open show now, as at the end of a notebook cell.
+    try:
+        _rundocs_display.flush_figures()
+    except Exception as exc:  # noqa: BLE001 - a figure that cannot be drawn is the run's error to see
+        sys.stderr.write(_rundocs_main.format_exception(exc))
     _shut_down_thread_pools(run)
     for thread in list(run.threads):
         if thread.daemon:
@@ -211,6 +218,8 @@ def leave(run):
     """Releases what the run held and ends the calling thread's routing.
     Called after the run has ended: any output from here on is dropped."""
     _clear_namespace(run)
+    _rundocs_display.forget_run(run)
+    _rundocs_display.restore_backend()
     _rundocs_streams.close_child_output(run)
     _shut_down_sockets(run, close=True)
     _rundocs_main.reset_event_loop()
@@ -613,6 +622,14 @@ def _start_new_thread(function, args, kwargs=None):
     return ident
 
 
+def _emit_display(data, metadata):
+    """Sends one display to the calling thread's run (threads of no run
+    have nowhere to show it)."""
+    run = current_run()
+    if run is not None:
+        run.sink.display(json.dumps({"data": data, "metadata": metadata}))
+
+
 def install(site_packages=None, executable=None):
     """Installs the runtime: streams, ``__main__``, patches, guards; then
     records the state restored after every run. Returns the routing streams
@@ -646,6 +663,7 @@ def install(site_packages=None, executable=None):
     _rundocs_guards.protected_fds = _rundocs_streams.owned_fds
     _rundocs_guards.install()
     _guard_subinterpreters()
+    _rundocs_display.install(_emit_display, current_run)
     sys._rundocs_installed = True
     _rundocs_state.save()
     return types.SimpleNamespace(stdout=stdout, stderr=stderr)
@@ -656,10 +674,13 @@ def install(site_packages=None, executable=None):
 import linecache
 
 
-def compile_block(source, filename):
+def compile_block(source, filename, echo=False):
     """Compiles one block under ``filename`` and registers its source with
-    linecache, so tracebacks show the block's own lines."""
+    linecache, so tracebacks show the block's own lines. With ``echo`` the
+    value of a last bare expression is displayed."""
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    if echo:
+        return _rundocs_display.compile_echo(source, filename)
     return compile(source, filename, "exec", dont_inherit=True)
 
 

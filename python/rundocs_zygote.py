@@ -38,6 +38,7 @@ import sys
 import threading
 import types
 
+import _rundocs_display
 import _rundocs_sandbox
 import _rundocs_tracebacks
 
@@ -125,7 +126,11 @@ def serve(site_packages, executable):
     names = WARM_MODULES + tuple(configuration.get("preload", ()))
     if site_packages and configuration.get("preload_venv"):
         names += tuple(_venv_packages(site_packages))
+    _rundocs_display.install(_emit_display, None)
     _preload(names)
+    if "matplotlib" in sys.modules:
+        # Figures are drawn in every child: pyplot and its font list once, here.
+        _preload(("matplotlib.pyplot",))
     sandbox = dict(configuration["sandbox"], read_paths=_readable_paths(site_packages))
     # What is imported now stays shared with every child: out of the
     # collector's sight, a child's collections never touch (and copy) it.
@@ -245,9 +250,27 @@ def _reap(control, children):
 
 
 def _write_line(fd, message):
-    data = (json.dumps(message) + "\n").encode()
+    _write_all(fd, (json.dumps(message) + "\n").encode())
+
+
+def _write_all(fd, data):
     while data:
         data = data[os.write(fd, data):]
+
+
+# The child's job, once it has one (displays go to its result pipe).
+_current_child = None
+
+
+def _emit_display(data, metadata):
+    """Reports one display on the result pipe, with how many bytes the
+    standard streams had written before it: the server shows it there."""
+    child = _current_child
+    if child is None or os.getpid() != child.pid:
+        return
+    stdout, stderr = (stream.buffer for stream in child.streams[:2])
+    bundle = json.dumps({"data": data, "metadata": metadata})
+    _write_all(child.result_fd, ("D %d %d %s\n" % (stdout.written, stderr.written, bundle)).encode())
 
 
 def _read_all(fd):
@@ -307,10 +330,22 @@ def _warm_up():
     exec(compile(_WARM_UP, "<warm-up>", "exec"), {"sink": io.StringIO()})
 
 
+class _CountingFile(io.FileIO):
+    """A standard stream's file, counting the bytes written through it."""
+
+    written = 0
+
+    def write(self, data):
+        n = super().write(data)
+        if n:
+            self.written += n
+        return n
+
+
 def _stream(fd, name, like, **options):
     """A text stream on ``fd`` made as the interpreter makes its own (same
     name, encoding and error handler as ``like``), written through at once."""
-    raw = io.FileIO(fd, "r" if fd == 0 else "w", closefd=False)
+    raw = _CountingFile(fd, "r" if fd == 0 else "w", closefd=False)
     raw.name = name
     return io.TextIOWrapper(raw, encoding=like.encoding, errors=like.errors, **options)
 
@@ -358,6 +393,8 @@ class Child:
                         _stream(0, "<stdin>", sys.__stdin__))
 
     def receive(self, job):
+        global _current_child
+        _current_child = self
         self.blocks = job["blocks"]
         self.filenames = {block["filename"]: block["snippet_id"] for block in self.blocks}
         cpu = math.ceil(job["timeout_s"]) + 1
@@ -386,6 +423,8 @@ class Child:
         code = block["code"]
         linecache.cache[block["filename"]] = (len(code), None, code.splitlines(True),
                                               block["filename"])
+        if block.get("echo"):
+            return _rundocs_display.compile_echo(code, block["filename"])
         return compile(code, block["filename"], "exec", dont_inherit=True)
 
     def failed(self, exc):
@@ -402,6 +441,13 @@ class Child:
     def finish(self):
         """Waits for threads and runs atexit callbacks, as the interpreter
         does at exit; writes the outcome; returns the exit status."""
+        if os.getpid() == self.pid:
+            # Figures the run left open show now, as at the end of a notebook cell.
+            try:
+                _rundocs_display.flush_figures()
+            except BaseException as exc:  # noqa: BLE001 - reported as a failure to draw
+                sys.stderr.write(_rundocs_tracebacks.format_exception(
+                    exc, _print_natively, ("rundocs_zygote.py", "rundocs_display.py")))
         try:
             threading._shutdown()
             atexit._run_exitfuncs()

@@ -70,6 +70,10 @@ pub struct RunConfig {
     pub queue: usize,
     /// Most bytes of output one run may write before it is stopped.
     pub output_limit_bytes: usize,
+    /// Most bytes one `display()` (a figure, a table) may take; a larger one
+    /// is left out with a note, and the run goes on. Displays also count
+    /// toward `output_limit_bytes`.
+    pub display_limit_bytes: usize,
     /// Most bytes one run may allocate before allocations fail with
     /// `MemoryError`; 0 turns the limit off.
     pub memory_limit_bytes: usize,
@@ -194,6 +198,7 @@ impl Default for RunConfig {
             workers: 8,
             queue: 64,
             output_limit_bytes: 1 << 20,
+            display_limit_bytes: 512 << 10,
             memory_limit_bytes: 512 << 20,
             worker_priority: WorkerPriority::Idle,
             rate_limit_per_minute: 120,
@@ -445,6 +450,15 @@ impl RunConfig {
         if self.output_limit_bytes < MIN_OUTPUT_LIMIT {
             bail!(
                 "`run.output_limit_bytes` = {} is too small; use at least {MIN_OUTPUT_LIMIT}",
+                self.output_limit_bytes
+            );
+        }
+        if self.display_limit_bytes < MIN_OUTPUT_LIMIT
+            || self.display_limit_bytes > self.output_limit_bytes
+        {
+            bail!(
+                "`run.display_limit_bytes` = {} is out of range; use {MIN_OUTPUT_LIMIT} to `run.output_limit_bytes` ({})",
+                self.display_limit_bytes,
                 self.output_limit_bytes
             );
         }

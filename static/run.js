@@ -190,7 +190,8 @@
     box.setAttribute("aria-live", "polite");
     var view = { box: box };
     view.label = add(box, "p", "run-label");
-    view.out = add(box, "pre", "run-text");
+    // Text and displays in the order they came: runs of text in <pre>s.
+    view.out = add(box, "div", "run-text");
     view.note = add(box, "p", "run-note");
     view.status = add(box, "p", "run-status");
     view.state = add(view.status, "span", "run-state");
@@ -203,10 +204,60 @@
     if (!text) return;
     var out = view.out;
     var atEnd = out.scrollHeight - out.scrollTop - out.clientHeight < 8;
-    var last = out.lastChild;
-    (last && last.className === "run-" + kind ? last : add(out, "span", "run-" + kind)).append(text);
+    var segment = out.lastChild && out.lastChild.tagName === "PRE" ? out.lastChild : add(out, "pre", "run-segment");
+    var last = segment.lastChild;
+    (last && last.className === "run-" + kind ? last : add(segment, "span", "run-" + kind)).append(text);
     out.hidden = false;
     if (atEnd) out.scrollTop = out.scrollHeight;
+  }
+
+  // Rich output (a figure, a table): the server sends it cleaned; the
+  // richest form the page can show is used, with the text form as alt text.
+  var IMAGE_TYPES = ["image/svg+xml", "image/png", "image/jpeg", "image/gif", "image/webp"];
+
+  function display(view, bundle) {
+    var data = bundle.data || {}, metadata = bundle.metadata || {};
+    var text = data["text/plain"] || "";
+    var out = view.out, shown = add(out, "div", "run-display");
+    var image = IMAGE_TYPES.filter(function (type) { return data[type]; })[0];
+    if (data["text/html"]) {
+      shown.classList.add("run-html");
+      shown.innerHTML = data["text/html"]; // cleaned by the server; the CSP allows no scripts
+    } else if (image) {
+      var img = add(shown, "img", "run-image");
+      img.alt = text || "Figure";
+      img.src = image === "image/svg+xml"
+        ? "data:image/svg+xml;charset=utf-8," + encodeURIComponent(data[image])
+        : "data:" + image + ";base64," + data[image];
+      var size = metadata[image] || {};
+      if (size.width) img.width = size.width;
+      if (size.height) img.height = size.height;
+      img.tabIndex = 0;
+      img.title = "Open full size";
+      img.addEventListener("click", function () { enlarge(img); });
+      img.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); enlarge(img); }
+      });
+    } else if (data["text/latex"] || data["application/json"]) {
+      add(shown, "pre", "run-segment").textContent = data["text/latex"] || data["application/json"];
+    } else {
+      add(shown, "pre", "run-segment").textContent = text;
+    }
+    out.hidden = false;
+  }
+
+  // A figure at full size, in a dialog that Escape or a click closes.
+  function enlarge(img) {
+    var dialog = document.body.appendChild(document.createElement("dialog"));
+    dialog.className = "run-lightbox";
+    var full = dialog.appendChild(img.cloneNode());
+    full.removeAttribute("width");
+    full.removeAttribute("height");
+    full.removeAttribute("tabindex");
+    full.removeAttribute("title");
+    dialog.addEventListener("click", function () { dialog.close(); });
+    dialog.addEventListener("close", function () { dialog.remove(); img.focus(); });
+    dialog.showModal();
   }
 
   function setStatus(view, name, text) {
@@ -330,6 +381,7 @@
     if (name === "queued") setStatus(example.view, "queued", "Queued, position " + data.position);
     if (name === "start") setStatus(example.view, "running", "Running\u2026");
     if (name === "stdout" || name === "stderr") append(example.view, data.text, name);
+    if (name === "display") display(example.view, data);
     if (name === "end") ended(example, data);
     return name === "end";
   }

@@ -116,7 +116,13 @@ async fn check_one(
                     stream: OutputStream::Stderr,
                     text,
                 } => stderr.push_str(&text),
-                RunEvent::Start { .. } => {}
+                // A table or a value compares as its text; an image
+                // (whose text is only a description) is not compared.
+                RunEvent::Display(display) if !display.is_image() => {
+                    stdout.push_str(display.text());
+                    stdout.push('\n');
+                }
+                RunEvent::Display(_) | RunEvent::Start { .. } => {}
                 RunEvent::End(run_end) => end = Some(run_end),
             }
         }

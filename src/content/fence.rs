@@ -19,7 +19,7 @@ pub const OUTPUT_LANGUAGE: &str = "output";
 
 /// The attributes rundocs understands, for error messages.
 pub const ACCEPTED_ATTRIBUTES: &str =
-    "norun, timeout=SECONDS, name=NAME, requires=NAME[,NAME], expect=error";
+    "norun, timeout=SECONDS, name=NAME, requires=NAME[,NAME], expect=error, echo";
 
 /// What a fenced block is.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +41,8 @@ pub struct PythonAttributes {
     pub requires: Vec<String>,
     /// `expect=error`: the example is meant to raise.
     pub expect_error: bool,
+    /// `echo`: the value of a last bare expression is shown, as in a notebook.
+    pub echo: bool,
 }
 
 /// Parses an info string. `max_timeout_s` bounds `timeout=`.
@@ -69,6 +71,7 @@ pub fn parse(info: &str, max_timeout_s: f64) -> Result<Fence, String> {
         };
         match (key, value) {
             ("norun", None) => attributes.norun = true,
+            ("echo", None) => attributes.echo = true,
             ("timeout", Some(value)) => {
                 attributes.timeout_s = Some(parse_timeout(value, max_timeout_s)?)
             }
@@ -105,7 +108,10 @@ pub fn parse(info: &str, max_timeout_s: f64) -> Result<Fence, String> {
 }
 
 fn is_attribute_key(key: &str) -> bool {
-    matches!(key, "norun" | "timeout" | "name" | "requires" | "expect")
+    matches!(
+        key,
+        "norun" | "timeout" | "name" | "requires" | "expect" | "echo"
+    )
 }
 
 fn parse_timeout(value: &str, max_timeout_s: f64) -> Result<f64, String> {

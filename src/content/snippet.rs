@@ -31,6 +31,8 @@ pub struct Snippet {
     pub requires: Vec<String>,
     /// `expect=error`: the example is meant to raise.
     pub expect_error: bool,
+    /// `echo`: the value of a last bare expression is shown.
+    pub echo: bool,
     /// The `output` block that follows the block, if any.
     pub expected_output: Option<String>,
     /// 1-based line of the opening fence in the source file.

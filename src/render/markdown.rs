@@ -284,6 +284,7 @@ impl<'a> Pass<'a> {
                 snippet.name = attributes.name;
                 snippet.requires = attributes.requires;
                 snippet.expect_error = attributes.expect_error;
+                snippet.echo = attributes.echo;
                 let code_html = code_html(&code.text, "python");
                 if snippet.runnable {
                     self.snippet_open = Some(snippet.index);
@@ -322,6 +323,7 @@ impl<'a> Pass<'a> {
             name: None,
             requires: Vec::new(),
             expect_error: false,
+            echo: false,
             expected_output: None,
             line: code.line,
         });

@@ -111,5 +111,7 @@ pub enum RunEvent {
         stream: OutputStream,
         text: String,
     },
+    /// Rich output: a figure, a table, HTML (cleaned), with its text form.
+    Display(super::display::Display),
     End(RunEnd),
 }

@@ -18,7 +18,7 @@ use super::memory;
 /// The runtime's Python modules, embedded in the binary, in the order they
 /// are installed: (module name, file name, source). The guards' source is
 /// also run in every sub-interpreter an example makes.
-const MODULES: [(&CStr, &CStr, &str); 7] = [
+const MODULES: [(&CStr, &CStr, &str); 8] = [
     (
         c"_rundocs_tracebacks",
         c"rundocs_tracebacks.py",
@@ -28,6 +28,11 @@ const MODULES: [(&CStr, &CStr, &str); 7] = [
         c"_rundocs_venv",
         c"rundocs_venv.py",
         include_str!("../../python/rundocs_venv.py"),
+    ),
+    (
+        c"_rundocs_display",
+        c"rundocs_display.py",
+        include_str!("../../python/rundocs_display.py"),
     ),
     (
         c"_rundocs_guards",

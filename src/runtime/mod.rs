@@ -15,6 +15,7 @@
 //! How a run is executed stays behind [`Runtime::submit`], so other backends
 //! (a sub-interpreter pool, a child process) can slot in behind it.
 pub mod canceller;
+pub mod display;
 pub mod events;
 pub mod interpreter;
 pub mod memory;
@@ -37,6 +38,7 @@ pub use crate::config::Isolation;
 use canceller::CancelCommand;
 pub use events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
 use metrics::RunMetrics;
+use output::OutputCaps;
 pub use priority::WorkerPriority;
 use run_state::{Phase, RunState, StopReason};
 pub use worker::Block;
@@ -55,7 +57,7 @@ const WORKER_STACK_BYTES: usize = 256 << 20;
 pub struct RuntimeSettings {
     pub workers: usize,
     pub queue: usize,
-    pub output_cap_bytes: usize,
+    pub output_caps: OutputCaps,
     /// Most bytes one run may allocate; 0 for no limit.
     pub memory_limit_bytes: usize,
     /// A virtualenv's `site-packages`, importable from examples.
@@ -71,7 +73,10 @@ impl RuntimeSettings {
         RuntimeSettings {
             workers: config.run.workers,
             queue: config.run.queue,
-            output_cap_bytes: config.run.output_limit_bytes,
+            output_caps: OutputCaps {
+                total_bytes: config.run.output_limit_bytes,
+                display_bytes: config.run.display_limit_bytes,
+            },
             memory_limit_bytes: config.run.memory_limit_bytes,
             site_packages: config.venv_site_packages.clone(),
             worker_priority: config.run.worker_priority,
@@ -247,7 +252,7 @@ impl Runtime {
                 state: state.clone(),
                 blocks: request.blocks,
                 timeout: request.timeout,
-                output_cap_bytes: self.settings.output_cap_bytes,
+                output_caps: self.settings.output_caps,
                 on_cpu,
             })?;
             return Ok(RunHandle {
@@ -261,7 +266,7 @@ impl Runtime {
             state: state.clone(),
             blocks: request.blocks,
             timeout: request.timeout,
-            output_cap_bytes: self.settings.output_cap_bytes,
+            output_caps: self.settings.output_caps,
             memory_limit_bytes: self.settings.memory_limit_bytes,
         };
         match self.jobs.try_send(job) {

@@ -13,7 +13,8 @@ use crossbeam_channel::Sender;
 use pyo3::prelude::*;
 
 use super::canceller::CancelCommand;
-use super::events::OutputStream;
+use super::display::{self, Refused};
+use super::events::{OutputStream, RunEvent};
 use super::memory::{self, MemoryBudget};
 use super::run_state::{Phase, RunState, StopReason};
 
@@ -22,7 +23,7 @@ pub struct OutputSink {
     state: Arc<RunState>,
     canceller: Sender<CancelCommand>,
     interrupted: Py<PyAny>,
-    cap_bytes: usize,
+    caps: OutputCaps,
     written: AtomicUsize,
     memory: Option<Arc<MemoryBudget>>,
 }
@@ -32,17 +33,72 @@ impl OutputSink {
         state: Arc<RunState>,
         canceller: Sender<CancelCommand>,
         interrupted: Py<PyAny>,
-        cap_bytes: usize,
+        caps: OutputCaps,
         memory: Option<Arc<MemoryBudget>>,
     ) -> OutputSink {
         OutputSink {
             state,
             canceller,
             interrupted,
-            cap_bytes,
+            caps,
             written: AtomicUsize::new(0),
             memory,
         }
+    }
+}
+
+/// How much a run may write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputCaps {
+    /// All its output: text and displays.
+    pub total_bytes: usize,
+    /// One display.
+    pub display_bytes: usize,
+}
+
+/// Cleans the display in `json`, charges it to `written` (the run's bytes
+/// so far) and pushes it, or a line saying why it was left out. Returns
+/// false when it took the run over its cap (the marker is pushed; the caller
+/// stops the run).
+pub fn push_display(json: &str, caps: OutputCaps, written: &AtomicUsize, state: &RunState) -> bool {
+    match display::clean(json, caps.display_bytes) {
+        Ok(shown) => {
+            let size = shown.size();
+            let before = written.fetch_add(size, Ordering::Relaxed);
+            if before + size <= caps.total_bytes {
+                state.push(RunEvent::Display(shown));
+                return true;
+            }
+            if before < caps.total_bytes {
+                state.push_output(OutputStream::Stdout, &limit_marker(caps.total_bytes));
+            }
+            false
+        }
+        Err(refused) => {
+            state.push_output(OutputStream::Stderr, &left_out_marker(&refused));
+            true
+        }
+    }
+}
+
+/// The line shown where a display was left out.
+pub fn left_out_marker(refused: &Refused) -> String {
+    match refused {
+        Refused::TooLarge { bytes, limit } => format!(
+            "[rundocs: a display of {} was left out: over the limit of {} for one item]\n",
+            human_size(*bytes),
+            human_bytes(*limit)
+        ),
+        Refused::NotABundle(_) => format!("[rundocs: {refused}]\n"),
+    }
+}
+
+/// `3.2 MiB`, `12 KiB`: a size for people.
+fn human_size(bytes: usize) -> String {
+    if bytes >= 1 << 20 {
+        format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
+    } else {
+        format!("{} KiB", bytes.div_ceil(1 << 10))
     }
 }
 
@@ -78,6 +134,22 @@ impl OutputSink {
         unsafe { memory::set_thread_budget(budget) };
     }
 
+    /// Called by `display()` of a run's thread with a MIME bundle as JSON.
+    fn display(&self, py: Python<'_>, bundle: &str) -> PyResult<()> {
+        if self.state.phase() == Phase::Ended {
+            return Ok(());
+        }
+        // Cleaning HTML or checking an image takes a while: not with the GIL.
+        let within = py.detach(|| push_display(bundle, self.caps, &self.written, &self.state));
+        if within {
+            return Ok(());
+        }
+        if self.state.request_stop(StopReason::OutputLimit) {
+            let _ = self.canceller.send(CancelCommand::Stop(self.state.clone()));
+        }
+        Err(PyErr::from_value(self.interrupted.bind(py).call0()?))
+    }
+
     /// Called by the routing stream; `kind` is `"stdout"` or `"stderr"`.
     fn write(&self, py: Python<'_>, kind: &str, text: &str) -> PyResult<()> {
         if self.state.phase() == Phase::Ended {
@@ -90,18 +162,18 @@ impl OutputSink {
             OutputStream::Stdout
         };
         let before = self.written.fetch_add(text.len(), Ordering::Relaxed);
-        if before + text.len() <= self.cap_bytes {
+        if before + text.len() <= self.caps.total_bytes {
             self.state.push_output(stream, text);
             return Ok(());
         }
-        if before < self.cap_bytes {
-            let mut allowed = self.cap_bytes - before;
+        if before < self.caps.total_bytes {
+            let mut allowed = self.caps.total_bytes - before;
             while !text.is_char_boundary(allowed) {
                 allowed -= 1;
             }
             self.state.push_output(stream, &text[..allowed]);
             self.state
-                .push_output(stream, &limit_marker(self.cap_bytes));
+                .push_output(stream, &limit_marker(self.caps.total_bytes));
         }
         if self.state.request_stop(StopReason::OutputLimit) {
             let _ = self.canceller.send(CancelCommand::Stop(self.state.clone()));

@@ -16,7 +16,7 @@ use super::events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
 use super::interpreter::{idents, Prelude};
 use super::memory::{self, MemoryBudget};
 use super::metrics::RunMetrics;
-use super::output::{human_bytes, OutputSink};
+use super::output::{human_bytes, OutputCaps, OutputSink};
 use super::priority::WorkerPriority;
 use super::run_state::{Phase, RunState, StopReason};
 
@@ -27,6 +27,8 @@ pub struct Block {
     /// The name tracebacks show, e.g. `guide/usage.md, block 2`.
     pub filename: String,
     pub code: String,
+    /// Show the value of a last bare expression (`echo`).
+    pub echo: bool,
 }
 
 /// A run waiting in the queue.
@@ -34,7 +36,7 @@ pub struct Job {
     pub state: Arc<RunState>,
     pub blocks: Vec<Block>,
     pub timeout: Duration,
-    pub output_cap_bytes: usize,
+    pub output_caps: OutputCaps,
     /// 0: no limit.
     pub memory_limit_bytes: usize,
 }
@@ -236,7 +238,7 @@ fn execute(
         state.clone(),
         context.canceller.clone(),
         prelude.run_interrupted.clone_ref(py),
-        job.output_cap_bytes,
+        job.output_caps,
         budget,
     );
     let timeout_s = job.timeout.as_secs_f64();
@@ -266,7 +268,10 @@ fn execute(
     for block in &job.blocks {
         let result = prelude
             .compile_block
-            .call1(py, (block.code.as_str(), block.filename.as_str()))
+            .call1(
+                py,
+                (block.code.as_str(), block.filename.as_str(), block.echo),
+            )
             .and_then(|code| evaluate(py, &code, &namespace));
         if let Err(error) = result {
             failure = Some(Failure::new(error));

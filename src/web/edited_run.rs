@@ -105,6 +105,7 @@ pub async fn run_edited(
                 snippet_id: "edited".into(),
                 filename: "edited example".into(),
                 code: edited.code,
+                echo: false,
             }],
             timeout: Duration::from_secs_f64(state.config.run.timeout_s),
             isolation: Isolation::Process,

@@ -107,6 +107,7 @@ pub fn block_of(snippet: &Snippet) -> Block {
         snippet_id: snippet.id.clone(),
         filename: format!("/{}, block {}", snippet.page, snippet.index + 1),
         code: snippet.code.clone(),
+        echo: snippet.echo,
     }
 }
 
@@ -206,6 +207,7 @@ fn frame(event: &RunEvent) -> Bytes {
             &json!({ "run_id": run_id, "queued_ms": queued_ms }),
         ),
         RunEvent::Output { stream, text } => sse::event(stream.name(), &json!({ "text": text })),
+        RunEvent::Display(display) => sse::event("display", display),
         RunEvent::End(end) => sse::event("end", end),
     }
 }

@@ -5,6 +5,7 @@ mod assets;
 mod base_path;
 mod check;
 mod cli;
+mod display;
 mod fidelity;
 mod guards;
 mod helpers;

@@ -15,7 +15,7 @@ use crate::runtime::worker::evaluate;
 use crate::sandbox::{self, SandboxSettings};
 
 /// The zygote's Python modules, in the order they are loaded.
-const MODULES: [(&std::ffi::CStr, &std::ffi::CStr, &str); 3] = [
+const MODULES: [(&std::ffi::CStr, &std::ffi::CStr, &str); 4] = [
     (
         c"_rundocs_tracebacks",
         c"rundocs_tracebacks.py",
@@ -25,6 +25,11 @@ const MODULES: [(&std::ffi::CStr, &std::ffi::CStr, &str); 3] = [
         c"_rundocs_venv",
         c"rundocs_venv.py",
         include_str!("../../../python/rundocs_venv.py"),
+    ),
+    (
+        c"_rundocs_display",
+        c"rundocs_display.py",
+        include_str!("../../../python/rundocs_display.py"),
     ),
     (
         c"_rundocs_zygote",

@@ -2,14 +2,17 @@
 //! events, stop it (a `SIGKILL` to its process group) at the deadline, on
 //! Stop or past the output cap, and end it in exactly one state.
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use serde::Deserialize;
 
+use super::wait_readable;
 use super::zygote::{ExitReport, ReadyChild};
+use crate::runtime::display::Refused;
 use crate::runtime::events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
-use crate::runtime::output::limit_marker;
+use crate::runtime::output::{left_out_marker, limit_marker, push_display, OutputCaps};
 use crate::runtime::run_state::{RunState, StopReason};
 use crate::runtime::worker::{stopped_end, Block};
 
@@ -25,7 +28,7 @@ pub struct ProcessJob {
     pub state: std::sync::Arc<RunState>,
     pub blocks: Vec<Block>,
     pub timeout: Duration,
-    pub output_cap_bytes: usize,
+    pub output_caps: OutputCaps,
     /// Told the CPU seconds the run used, once it has ended.
     pub on_cpu: Option<Box<dyn FnOnce(f64) + Send>>,
 }
@@ -88,7 +91,7 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
     } = child;
     let request = serde_json::json!({
         "blocks": job.blocks.iter().map(|b| serde_json::json!({
-            "snippet_id": b.snippet_id, "filename": b.filename, "code": b.code,
+            "snippet_id": b.snippet_id, "filename": b.filename, "code": b.code, "echo": b.echo,
         })).collect::<Vec<_>>(),
         "timeout_s": job.timeout.as_secs_f64(),
     });
@@ -102,8 +105,13 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
         Pipe::new(stderr, OutputStream::Stderr),
     ];
     let mut result = Some(result);
-    let mut result_text = Vec::new();
-    let mut written = 0usize;
+    let mut reports = Reports::new(job.output_caps.display_bytes);
+    let mut output = Output {
+        state,
+        caps: job.output_caps,
+        written: AtomicUsize::new(0),
+        emitted: [0, 0],
+    };
     let mut killed_at: Option<Instant> = None;
     let mut main_exited = false;
     let mut chunk = vec![0u8; 64 << 10];
@@ -120,7 +128,7 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
         // The run is over when its own process is, as `python3 file.py`
         // returns then: processes it left in the background are ended, and
         // the pipes they held close.
-        if !main_exited && (has_outcome(&result_text) || zygote.has_exited(pid)) {
+        if !main_exited && (reports.outcome.is_some() || zygote.has_exited(pid)) {
             main_exited = true;
             super::kill_group(pid);
             killed_at.get_or_insert_with(Instant::now);
@@ -156,42 +164,37 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
             .map(|fd| fd.revents().is_some_and(|r| !r.is_empty()))
             .collect();
         drop(fds);
+        // The pipes first, then the reports: a display's place among the
+        // text is where the text read so far reaches (see `Reports`).
+        let mut fresh: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
         for (slot, &i) in open.iter().enumerate() {
             if !ready[slot] {
                 continue;
             }
-            let pipe = &mut pipes[i];
-            let n = read_some(&pipe.fd, &mut chunk);
+            let n = read_some(&pipes[i].fd, &mut chunk);
             if n == 0 {
-                pipe.open = false;
-                continue;
-            }
-            let text = pipe.decode(&chunk[..n]);
-            if state.stop_reason() == Some(StopReason::OutputLimit) {
-                continue;
-            }
-            written += text.len();
-            if written <= job.output_cap_bytes {
-                state.push_output(pipe.stream, &text);
-                continue;
-            }
-            let mut allowed = job.output_cap_bytes - (written - text.len());
-            while !text.is_char_boundary(allowed) {
-                allowed -= 1;
-            }
-            state.push_output(pipe.stream, &text[..allowed]);
-            state.push_output(pipe.stream, &limit_marker(job.output_cap_bytes));
-            state.request_stop(StopReason::OutputLimit);
-        }
-        if result.is_some() && *ready.last().unwrap_or(&false) {
-            let fd = result.as_ref().expect("checked");
-            let n = read_some(fd, &mut chunk);
-            if n == 0 {
-                result = None;
+                pipes[i].open = false;
             } else {
-                result_text.extend_from_slice(&chunk[..n]);
+                fresh[i].extend_from_slice(&chunk[..n]);
             }
         }
+        if let Some(fd) = &result {
+            if wait_readable(fd.as_fd(), Duration::ZERO) {
+                let n = read_some(fd, &mut chunk);
+                if n == 0 {
+                    result = None;
+                } else {
+                    reports.feed(&chunk[..n]);
+                }
+            }
+        }
+        output.emit(&mut pipes, fresh, &mut reports.displays);
+    }
+    // Displays whose text never came (the run replaced its standard
+    // streams' file descriptors) still show, last.
+    output.emit(&mut pipes, [Vec::new(), Vec::new()], &mut reports.displays);
+    for display in std::mem::take(&mut reports.displays) {
+        output.display(&display);
     }
     // Whatever the run left behind (background processes) goes with it.
     super::kill_group(pid);
@@ -203,7 +206,7 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
     let end = classify(
         &job.blocks,
         state,
-        &result_text,
+        reports.outcome.as_deref(),
         exit,
         duration,
         job.timeout,
@@ -213,12 +216,192 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
     status
 }
 
-/// Bytes read from a pipe; 0 at its end (or on an error, which ends it too).
-/// Whether the child has written its outcome (its last line).
-fn has_outcome(result_text: &[u8]) -> bool {
-    result_text.ends_with(b"\n")
+/// A display the child reported, waiting for the text written before it.
+struct PendingDisplay {
+    /// Bytes the child's `sys.stdout` and `sys.stderr` had written before it.
+    after: [u64; 2],
+    /// The bundle's JSON, or `None` when it was too large to keep.
+    json: Option<String>,
+    /// Its size as reported.
+    bytes: usize,
 }
 
+/// What the child reports on its result pipe, one line each: displays
+/// (`D <stdout bytes> <stderr bytes> <bundle JSON>`) and, last, its outcome
+/// (a JSON object).
+///
+/// A display's place among the text: the child counts the bytes its
+/// standard streams wrote before it. The supervisor reads the pipes before
+/// the reports, so a display it reads either falls inside the text read so
+/// far or after all of it, never before text it has already shown.
+struct Reports {
+    partial: Vec<u8>,
+    displays: std::collections::VecDeque<PendingDisplay>,
+    outcome: Option<Vec<u8>>,
+    /// The longest line kept; a longer display is counted, not kept.
+    max_line: usize,
+    /// A display too long to keep, whose rest is being skipped.
+    skipping: Option<PendingDisplay>,
+}
+
+impl Reports {
+    fn new(display_cap_bytes: usize) -> Reports {
+        Reports {
+            partial: Vec::new(),
+            displays: Default::default(),
+            outcome: None,
+            // As `display::clean` refuses early.
+            max_line: display_cap_bytes.saturating_mul(2).max(1 << 16) + 64,
+            skipping: None,
+        }
+    }
+
+    /// Takes bytes of the result pipe.
+    fn feed(&mut self, mut bytes: &[u8]) {
+        if let Some(display) = &mut self.skipping {
+            let end = bytes.iter().position(|&b| b == b'\n');
+            display.bytes += end.unwrap_or(bytes.len());
+            let Some(end) = end else { return };
+            let display = self.skipping.take().expect("skipping");
+            self.displays.push_back(display);
+            bytes = &bytes[end + 1..];
+        }
+        self.partial.extend_from_slice(bytes);
+        while let Some(end) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=end).collect();
+            self.take_line(&line[..line.len() - 1]);
+        }
+        if self.partial.len() > self.max_line {
+            // A display too large to show: keep its place, drop its bytes.
+            let line = std::mem::take(&mut self.partial);
+            // Its size is known once the line ends; so is its turn.
+            let after = display_line(&line).map_or([u64::MAX; 2], |(after, _)| after);
+            self.skipping = Some(PendingDisplay {
+                after,
+                json: None,
+                bytes: line.len(),
+            });
+        }
+    }
+
+    fn take_line(&mut self, line: &[u8]) {
+        if let Some((after, json)) = display_line(line) {
+            self.displays.push_back(PendingDisplay {
+                after,
+                bytes: json.len(),
+                json: Some(String::from_utf8_lossy(json).into_owned()),
+            });
+        } else if !line.is_empty() && self.outcome.is_none() {
+            let outcome = serde_json::from_slice::<Outcome>(line);
+            if outcome.is_ok_and(|o| o.status.is_some() || o.failed.is_some()) {
+                self.outcome = Some(line.to_vec());
+            }
+        }
+    }
+}
+
+/// `D <stdout bytes> <stderr bytes> <rest>`: the counts and the rest.
+fn display_line(line: &[u8]) -> Option<([u64; 2], &[u8])> {
+    let rest = line.strip_prefix(b"D ")?;
+    let mut parts = rest.splitn(3, |&b| b == b' ');
+    let mut count = || std::str::from_utf8(parts.next()?).ok()?.parse::<u64>().ok();
+    let after = [count()?, count()?];
+    Some((after, parts.next().unwrap_or_default()))
+}
+
+/// The run's output on its way out: text and displays in order, under the caps.
+struct Output<'a> {
+    state: &'a RunState,
+    caps: OutputCaps,
+    written: AtomicUsize,
+    /// Bytes of each pipe shown so far.
+    emitted: [u64; 2],
+}
+
+impl Output<'_> {
+    /// Shows `fresh` text of each pipe and the displays that fall inside it.
+    fn emit(
+        &mut self,
+        pipes: &mut [Pipe; 2],
+        fresh: [Vec<u8>; 2],
+        displays: &mut std::collections::VecDeque<PendingDisplay>,
+    ) {
+        let mut shown = [0usize, 0];
+        while let Some(display) = displays.front() {
+            let mut reached = true;
+            for i in 0..2 {
+                let wanted = display.after[i].saturating_sub(self.emitted[i]);
+                let available = (fresh[i].len() - shown[i]) as u64;
+                let take = wanted.min(available) as usize;
+                self.text(&mut pipes[i], &fresh[i][shown[i]..shown[i] + take]);
+                shown[i] += take;
+                reached &= self.emitted[i] >= display.after[i];
+            }
+            if !reached {
+                break;
+            }
+            let display = displays.pop_front().expect("front exists");
+            self.display(&display);
+        }
+        for i in 0..2 {
+            self.text(&mut pipes[i], &fresh[i][shown[i]..]);
+        }
+    }
+
+    fn text(&mut self, pipe: &mut Pipe, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let index = usize::from(pipe.stream == OutputStream::Stderr);
+        self.emitted[index] += bytes.len() as u64;
+        let text = pipe.decode(bytes);
+        if self.state.stop_reason() == Some(StopReason::OutputLimit) {
+            return;
+        }
+        let before = self.written.fetch_add(text.len(), Ordering::Relaxed);
+        let cap = self.caps.total_bytes;
+        if before + text.len() <= cap {
+            self.state.push_output(pipe.stream, &text);
+            return;
+        }
+        if before < cap {
+            let mut allowed = cap - before;
+            while !text.is_char_boundary(allowed) {
+                allowed -= 1;
+            }
+            self.state.push_output(pipe.stream, &text[..allowed]);
+        }
+        self.over_cap();
+    }
+
+    fn display(&mut self, display: &PendingDisplay) {
+        if self.state.stop_reason() == Some(StopReason::OutputLimit) {
+            return;
+        }
+        let Some(json) = &display.json else {
+            let refused = Refused::TooLarge {
+                bytes: display.bytes,
+                limit: self.caps.display_bytes,
+            };
+            self.state
+                .push_output(OutputStream::Stderr, &left_out_marker(&refused));
+            return;
+        };
+        if !push_display(json, self.caps, &self.written, self.state) {
+            self.over_cap();
+        }
+    }
+
+    /// Past the cap: a marker (once) and the run stops.
+    fn over_cap(&mut self) {
+        if self.state.request_stop(StopReason::OutputLimit) {
+            self.state
+                .push_output(OutputStream::Stdout, &limit_marker(self.caps.total_bytes));
+        }
+    }
+}
+
+/// Bytes read from a pipe; 0 at its end (or on an error, which ends it too).
 fn read_some(fd: &OwnedFd, buffer: &mut [u8]) -> usize {
     loop {
         match nix::unistd::read(fd, buffer) {
@@ -234,7 +417,7 @@ fn read_some(fd: &OwnedFd, buffer: &mut [u8]) -> usize {
 fn classify(
     blocks: &[Block],
     state: &RunState,
-    result_text: &[u8],
+    outcome: Option<&[u8]>,
     exit: Option<ExitReport>,
     duration: Duration,
     timeout: Duration,
@@ -251,11 +434,7 @@ fn classify(
         exit_code: None,
         message: None,
     };
-    let outcome = result_text
-        .split(|&b| b == b'\n')
-        .filter(|line| !line.is_empty())
-        .filter_map(|line| serde_json::from_slice::<Outcome>(line).ok())
-        .find(|o| o.status.is_some() || o.failed.is_some());
+    let outcome = outcome.and_then(|line| serde_json::from_slice::<Outcome>(line).ok());
     match outcome {
         Some(Outcome {
             status: Some(status),
