@@ -63,6 +63,11 @@ pub struct CheckArgs {
     /// Include pages marked `draft = true`
     #[arg(long)]
     pub drafts: bool,
+
+    /// Write what each example prints (and the images it displays) into its
+    /// `output` block instead of comparing
+    #[arg(long)]
+    pub record: bool,
 }
 
 impl CheckArgs {

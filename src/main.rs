@@ -7,7 +7,12 @@ use rundocs::cli::{Cli, Command};
 
 fn check(args: rundocs::cli::CheckArgs) -> ExitCode {
     let result = args.as_serve_args().load_config().and_then(|config| {
-        rundocs::check::run(&config, args.page.as_deref(), &mut std::io::stdout())
+        rundocs::check::run(
+            &config,
+            args.page.as_deref(),
+            args.record,
+            &mut std::io::stdout(),
+        )
     });
     match result {
         Ok((_, 0)) => ExitCode::SUCCESS,

@@ -5,13 +5,18 @@
 //! block's `output` block ([`matching`]); `expect=error` examples must raise.
 //! One line per example, a unified diff on a mismatch, and a closing
 //! `N passed, N failed` line; the command fails if any example does.
+//! With `--record`, what each example printed is written into its `output`
+//! block instead ([`record`]).
 pub mod matching;
+pub mod record;
 
 use std::io::Write;
 
 use anyhow::Context;
 
-use crate::config::{Config, Isolation};
+use std::collections::BTreeMap;
+
+use crate::config::{Config, ContentSource, Isolation};
 use crate::content::Snippet;
 use crate::render::{AssetTable, Snapshot};
 use crate::runtime::{
@@ -31,8 +36,19 @@ pub struct Verdict {
 pub fn run(
     config: &Config,
     page: Option<&str>,
+    record: bool,
     out: &mut impl Write,
 ) -> anyhow::Result<(usize, usize)> {
+    let content_root = match &config.content {
+        ContentSource::Dir(root) => Some(root.clone()),
+        ContentSource::Bundled => None,
+    };
+    if record && content_root.is_none() {
+        anyhow::bail!(
+            "--record writes into the content folder; name one with --content DIR \
+             (the bundled write-ups are inside the binary)"
+        );
+    }
     let assets = AssetTable::build("");
     let snapshot = Snapshot::build(config, &assets.urls, None)?;
     // One example at a time, in order, at the priority of the command itself.
@@ -56,6 +72,7 @@ pub fn run(
             failed += 1;
         }
     }
+    let mut recordings: BTreeMap<String, Vec<record::Recording>> = BTreeMap::new();
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
@@ -63,12 +80,29 @@ pub fn run(
         if page.is_some_and(|p| p != snippet.page) {
             continue;
         }
-        let (verdict, end) = tokio.block_on(check_one(
+        let (mut verdict, end, pieces) = tokio.block_on(check_one(
             &runtime,
             &snapshot,
             snippet,
             config.run.isolation,
         ))?;
+        if record && status_as_expected(snippet, &end) {
+            // Its output is what is being recorded, not what it is judged by.
+            verdict = Verdict {
+                passed: true,
+                details: None,
+            };
+            if let Some(file) = snapshot.source_file(&snippet.page) {
+                recordings
+                    .entry(file.to_string())
+                    .or_default()
+                    .push(record::Recording {
+                        fence_line: snippet.line,
+                        block: snippet.index + 1,
+                        pieces,
+                    });
+            }
+        }
         let label = if verdict.passed { "ok  " } else { "FAIL" };
         writeln!(
             out,
@@ -91,6 +125,22 @@ pub fn run(
         }
     }
     runtime.shutdown();
+    if let Some(root) = content_root.filter(|_| record) {
+        let mut blocks = 0;
+        let mut files = 0;
+        for (file, recorded) in &recordings {
+            let changed = record::write(&root.join(file), recorded)?;
+            if changed > 0 {
+                writeln!(out, "wrote {changed} output block(s) in {file}")?;
+                blocks += changed;
+                files += 1;
+            }
+        }
+        writeln!(
+            out,
+            "recorded: {blocks} output block(s) changed in {files} file(s)"
+        )?;
+    }
     writeln!(out, "{passed} passed, {failed} failed")?;
     Ok((passed, failed))
 }
@@ -100,10 +150,11 @@ async fn check_one(
     snapshot: &Snapshot,
     snippet: &Snippet,
     isolation: Isolation,
-) -> anyhow::Result<(Verdict, RunEnd)> {
+) -> anyhow::Result<(Verdict, RunEnd, Vec<record::Piece>)> {
     let handle = runtime.submit(run_request(snapshot, snippet, isolation))?;
     let mut stdout = String::new();
     let mut stderr = String::new();
+    let mut pieces = Vec::new();
     let end = loop {
         let mut end = None;
         for event in handle.take_events() {
@@ -111,7 +162,10 @@ async fn check_one(
                 RunEvent::Output {
                     stream: OutputStream::Stdout,
                     text,
-                } => stdout.push_str(&text),
+                } => {
+                    stdout.push_str(&text);
+                    push_text(&mut pieces, &text);
+                }
                 RunEvent::Output {
                     stream: OutputStream::Stderr,
                     text,
@@ -119,10 +173,18 @@ async fn check_one(
                 // A table or a value compares as its text; an image
                 // (whose text is only a description) is not compared.
                 RunEvent::Display(display) if !display.is_image() => {
-                    stdout.push_str(display.text());
-                    stdout.push('\n');
+                    let text = format!("{}\n", display.text());
+                    stdout.push_str(&text);
+                    push_text(&mut pieces, &text);
                 }
-                RunEvent::Display(_) | RunEvent::Start { .. } => {}
+                RunEvent::Display(display) => {
+                    let image = display
+                        .data
+                        .iter()
+                        .find_map(|(mime, value)| record::image_piece(mime, value, display.text()));
+                    pieces.extend(image);
+                }
+                RunEvent::Start { .. } => {}
                 RunEvent::End(run_end) => end = Some(run_end),
             }
         }
@@ -131,16 +193,29 @@ async fn check_one(
             None => handle.changed().await,
         }
     };
-    Ok((judge(snippet, &end, &stdout, &stderr), end))
+    Ok((judge(snippet, &end, &stdout, &stderr), end, pieces))
+}
+
+fn push_text(pieces: &mut Vec<record::Piece>, text: &str) {
+    match pieces.last_mut() {
+        Some(record::Piece::Text(last)) => last.push_str(text),
+        _ => pieces.push(record::Piece::Text(text.to_string())),
+    }
+}
+
+/// Whether the run ended as the block says it should (`ok`, or an
+/// exception with `expect=error`).
+fn status_as_expected(snippet: &Snippet, end: &RunEnd) -> bool {
+    match (snippet.expect_error, end.status) {
+        (false, EndStatus::Ok) | (true, EndStatus::Error) => true,
+        (false, EndStatus::Exit) => end.exit_code == Some(0),
+        _ => false,
+    }
 }
 
 /// Whether a finished run is what its block promises.
 pub fn judge(snippet: &Snippet, end: &RunEnd, stdout: &str, stderr: &str) -> Verdict {
-    let status_ok = match (snippet.expect_error, end.status) {
-        (false, EndStatus::Ok) | (true, EndStatus::Error) => true,
-        (false, EndStatus::Exit) => end.exit_code == Some(0),
-        _ => false,
-    };
+    let status_ok = status_as_expected(snippet, end);
     let mut problems = Vec::new();
     if !status_ok {
         let wanted = if snippet.expect_error {

@@ -73,6 +73,23 @@ pub struct LoadedSite {
     /// Pages in file-path order (navigation order is decided when rendering).
     pub pages: Vec<SourcePage>,
     pub problems: Vec<ContentProblem>,
+    /// Images (relative path → bytes) that pages show: served at their path.
+    pub images: Vec<(String, Vec<u8>)>,
+}
+
+/// The file types served from the content folder besides pages.
+pub const IMAGE_EXTENSIONS: [&str; 6] = ["png", "jpg", "jpeg", "gif", "svg", "webp"];
+
+/// The largest image served from the content folder.
+pub const MAX_IMAGE_BYTES: u64 = 10 << 20;
+
+/// Whether `file` (a relative path) is an image served with the pages.
+pub fn is_image(file: &str) -> bool {
+    file.rsplit_once('.').is_some_and(|(_, ext)| {
+        IMAGE_EXTENSIONS
+            .iter()
+            .any(|known| ext.eq_ignore_ascii_case(known))
+    })
 }
 
 /// Reads every page of `source`. Drafts are left out unless `include_drafts`.
@@ -84,6 +101,13 @@ pub fn load(source: &ContentSource, include_drafts: bool) -> anyhow::Result<Load
     };
     let mut site = LoadedSite::default();
     for (file, bytes) in files {
+        if is_image(&file) {
+            match bytes {
+                Ok(bytes) => site.images.push((file, bytes)),
+                Err(error) => tracing::warn!(%file, %error, "image left out"),
+            }
+            continue;
+        }
         let Some(url_path) = url_path_for(&file) else {
             continue;
         };
@@ -102,7 +126,8 @@ pub fn load(source: &ContentSource, include_drafts: bool) -> anyhow::Result<Load
     Ok(site)
 }
 
-/// `(relative path, bytes or read error)` for every `.md` file under `root`, sorted.
+/// `(relative path, bytes or read error)` for every `.md` file (and image)
+/// under `root`, sorted.
 type RawFile = (String, Result<Vec<u8>, String>);
 
 fn read_dir(root: &Path) -> anyhow::Result<Vec<RawFile>> {
@@ -128,7 +153,12 @@ fn read_dir(root: &Path) -> anyhow::Result<Vec<RawFile>> {
             }
         };
         let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().is_none_or(|ext| ext != "md") {
+        let image = is_image(&path.to_string_lossy());
+        if !entry.file_type().is_file() || !(image || path.extension().is_some_and(|e| e == "md")) {
+            continue;
+        }
+        if image && entry.metadata().is_ok_and(|m| m.len() > MAX_IMAGE_BYTES) {
+            tracing::warn!(file = %path.display(), "image over 10 MiB left out");
             continue;
         }
         let relative = path

@@ -77,6 +77,9 @@ pub struct PageContext<'a> {
     /// Path the site is served under (`""` or e.g. `/docs`), put before
     /// links that start with `/`.
     pub base_path: &'a str,
+    /// The folder of the page's file, relative to the content root (`""` at
+    /// the root): where recorded output images are.
+    pub file_dir: &'a str,
 }
 
 /// A mistake in the markdown, at a 1-based line of the file.
@@ -229,6 +232,16 @@ impl<'a> Pass<'a> {
         Ok(())
     }
 
+    /// The URL of the page file's folder, ending in `/`.
+    fn images_url(&self) -> String {
+        let dir = self.context.file_dir;
+        if dir.is_empty() {
+            format!("{}/", self.context.base_path)
+        } else {
+            format!("{}/{dir}/", self.context.base_path)
+        }
+    }
+
     /// The section being read.
     fn section(&mut self) -> &mut Section {
         self.out
@@ -266,8 +279,8 @@ impl<'a> Pass<'a> {
                     format!(
                         "<div class=\"recorded-output\" data-output-for=\"{id}\">\
                          <p class=\"recorded-output-label\">Output</p>\
-                         <pre><code>{}</code></pre></div>\n</div>\n",
-                        escape_html(&code.text)
+                         {}</div>\n</div>\n",
+                        recorded_output_html(&code.text, &self.images_url())
                     )
                 }
                 None => format!(
@@ -377,6 +390,50 @@ impl<'a> Pass<'a> {
 
 /// `event`, with the base path put in front of a link or image to a path of
 /// this site (`/page`, not `//host/page`).
+/// `![alt](path)` alone on a line of an `output` block: an image that
+/// `rundocs check --record` saved, with a path relative to the page's file.
+pub fn recorded_image(line: &str) -> Option<(&str, &str)> {
+    let inner = line.trim().strip_prefix("![")?.strip_suffix(')')?;
+    let (alt, path) = inner.split_once("](")?;
+    let safe = !path.is_empty()
+        && !path.starts_with('/')
+        && !path.contains("://")
+        && !path.contains(':')
+        && path.split('/').all(|part| part != ".." && !part.is_empty());
+    safe.then_some((alt, path))
+}
+
+/// A recorded output: its text in `<pre>`s, its image lines as images.
+fn recorded_output_html(text: &str, images_url: &str) -> String {
+    let mut html = String::new();
+    let mut pending = String::new();
+    let flush = |pending: &mut String, html: &mut String| {
+        if !pending.is_empty() {
+            html.push_str(&format!("<pre><code>{}</code></pre>", escape_html(pending)));
+            pending.clear();
+        }
+    };
+    for line in text.split_inclusive('\n') {
+        match recorded_image(line) {
+            Some((alt, path)) => {
+                flush(&mut pending, &mut html);
+                html.push_str(&format!(
+                    "<img class=\"recorded-image\" src=\"{}{}\" alt=\"{}\" loading=\"lazy\">",
+                    escape_html(images_url),
+                    escape_html(path),
+                    escape_html(alt)
+                ));
+            }
+            None => pending.push_str(line),
+        }
+    }
+    flush(&mut pending, &mut html);
+    if html.is_empty() {
+        html.push_str("<pre><code></code></pre>");
+    }
+    html
+}
+
 fn under_base_path(base_path: &str, event: Event<'_>) -> Event<'static> {
     let rebase = |url: CowStr<'_>| -> CowStr<'static> {
         if !base_path.is_empty() && url.starts_with('/') && !url.starts_with("//") {

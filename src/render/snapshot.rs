@@ -58,6 +58,8 @@ pub struct Snapshot {
     good_sources: HashMap<String, SourcePage>,
     /// Built on a thread of its own after the pages: pages serve at once.
     search: Arc<PendingIndex>,
+    /// Images of the content folder, by relative path.
+    images: HashMap<String, Bytes>,
 }
 
 /// A page rendered from markdown, before it goes into a template.
@@ -79,6 +81,11 @@ impl Snapshot {
         let loaded =
             content::load(&config.content, config.drafts).context("cannot load the content")?;
         let mut problems = loaded.problems;
+        let images = loaded
+            .images
+            .into_iter()
+            .map(|(file, bytes)| (file, Bytes::from(bytes)))
+            .collect();
         let mut built = render_pages(loaded.pages, config, &mut problems);
         let broken = restore_last_good_versions(&problems, previous, config, &mut built);
 
@@ -116,6 +123,7 @@ impl Snapshot {
             problems,
             good_sources,
             search,
+            images,
         };
         highlight::release_grammars();
         return_free_memory_to_the_system();
@@ -125,6 +133,19 @@ impl Snapshot {
     /// The page at URL path `path` (no leading or trailing `/`).
     pub fn page(&self, path: &str) -> Option<&ServedPage> {
         self.pages.get(path)
+    }
+
+    /// The file (relative to the content root) of the page at `url_path`.
+    pub fn source_file(&self, url_path: &str) -> Option<&str> {
+        self.good_sources
+            .values()
+            .find(|source| source.url_path == url_path)
+            .map(|source| source.file.as_str())
+    }
+
+    /// The image of the content folder at `path` (relative, `/`-separated).
+    pub fn image(&self, path: &str) -> Option<&Bytes> {
+        self.images.get(path)
     }
 
     /// The 404 page.
@@ -455,6 +476,7 @@ fn render_markdown(
         default_timeout_s: config.run.timeout_s,
         max_timeout_s: MAX_TIMEOUT_S,
         base_path: &config.base_path,
+        file_dir: source.file.rsplit_once('/').map_or("", |(dir, _)| dir),
     };
     markdown::render(&source.body, context).map_err(|error| ContentProblem {
         url_path: source.url_path.clone(),

@@ -30,6 +30,9 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
     if let Some(page) = snapshot.page(path) {
         return respond(&request, &snapshot, page);
     }
+    if let Some(image) = snapshot.image(path) {
+        return image_response(path, image.clone());
+    }
     let canonical = path.trim_end_matches('/');
     let canonical = canonical.strip_suffix(".md").unwrap_or(canonical);
     let canonical = canonical.strip_suffix("/index").unwrap_or(canonical);
@@ -42,6 +45,23 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
             .finish();
     }
     respond(&request, &snapshot, snapshot.not_found())
+}
+
+/// An image of the content folder. An SVG opened on its own gets a policy
+/// that lets nothing in it run or load.
+fn image_response(path: &str, bytes: actix_web::web::Bytes) -> HttpResponse {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(mime.essence_str())
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"));
+    if mime.essence_str() == "image/svg+xml" {
+        response.insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        ));
+    }
+    response.body(bytes)
 }
 
 /// The router decodes every `%XX` in a path but `%2F`, `%25` and `%2B`

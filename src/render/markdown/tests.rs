@@ -7,6 +7,7 @@ fn context() -> PageContext<'static> {
         default_timeout_s: 10.0,
         max_timeout_s: 3600.0,
         base_path: "",
+        file_dir: "guide",
     }
 }
 

@@ -1,0 +1,257 @@
+//! `rundocs check --record`: writes what each example printed, and the
+//! images it displayed, into the `output` block after it, so readers
+//! without a server see them and later checks compare against them.
+//!
+//! The markdown is edited as text, line by line, so everything else in the
+//! file stays byte for byte: an existing `output` block after the example
+//! gets the new text; an example without one gets one inserted after its
+//! closing fence, at its indentation. Images go to files next to the page,
+//! `PAGE.outputs/block-N-K.png`, referenced from the block as
+//! `![text form](PAGE.outputs/block-N-K.png)` (which `rundocs check` does
+//! not compare, and the page shows as the image).
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use base64ct::{Base64, Encoding};
+
+/// One piece of a run's output, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Text(String),
+    Image {
+        /// File extension for its MIME type (`png`, `svg`...).
+        extension: &'static str,
+        bytes: Vec<u8>,
+        alt: String,
+    },
+}
+
+/// The extension for an image MIME type rundocs shows, and its bytes from
+/// the display's value (base64, or text for SVG).
+pub fn image_piece(mime: &str, value: &str, alt: &str) -> Option<Piece> {
+    let (extension, bytes) = match mime {
+        "image/svg+xml" => ("svg", value.as_bytes().to_vec()),
+        "image/png" => ("png", Base64::decode_vec(value).ok()?),
+        "image/jpeg" => ("jpg", Base64::decode_vec(value).ok()?),
+        "image/gif" => ("gif", Base64::decode_vec(value).ok()?),
+        "image/webp" => ("webp", Base64::decode_vec(value).ok()?),
+        _ => return None,
+    };
+    Some(Piece::Image {
+        extension,
+        bytes,
+        alt: alt.replace(['[', ']', '\n'], " ").trim().to_string(),
+    })
+}
+
+/// What to write for one example.
+pub struct Recording {
+    /// 1-based line of the example's opening fence.
+    pub fence_line: usize,
+    /// 1-based number of the block on its page (for image file names).
+    pub block: usize,
+    pub pieces: Vec<Piece>,
+}
+
+/// Writes `recordings` into the markdown file `file` (and its images next
+/// to it). Returns how many output blocks changed.
+pub fn write(file: &Path, recordings: &[Recording]) -> anyhow::Result<usize> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let stem = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let images_dir_name = format!("{stem}.outputs");
+    let images_dir = file.with_file_name(&images_dir_name);
+    let mut outputs = Vec::new();
+    for recording in recordings {
+        remove_old_images(&images_dir, recording.block);
+        let mut output = String::new();
+        let mut count = 0;
+        for piece in &recording.pieces {
+            match piece {
+                Piece::Text(text) => output.push_str(text),
+                Piece::Image {
+                    extension,
+                    bytes,
+                    alt,
+                } => {
+                    count += 1;
+                    let name = format!("block-{}-{count}.{extension}", recording.block);
+                    std::fs::create_dir_all(&images_dir)
+                        .with_context(|| format!("cannot create {}", images_dir.display()))?;
+                    let path = images_dir.join(&name);
+                    std::fs::write(&path, bytes)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    if !output.is_empty() && !output.ends_with('\n') {
+                        output.push('\n');
+                    }
+                    output.push_str(&format!("![{alt}]({images_dir_name}/{name})\n"));
+                }
+            }
+        }
+        outputs.push((recording.fence_line, output));
+    }
+    let (new_text, changed) = with_outputs(&text, &outputs)
+        .map_err(|message| anyhow::anyhow!("{}: {message}", file.display()))?;
+    if changed > 0 {
+        write_atomically(file, &new_text)?;
+    }
+    Ok(changed)
+}
+
+/// Images an earlier recording of this block left.
+fn remove_old_images(dir: &Path, block: usize) {
+    let prefix = format!("block-{block}-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Writes a temporary file next to `file`, then renames it over `file`:
+/// the markdown is never left half-written.
+fn write_atomically(file: &Path, text: &str) -> anyhow::Result<()> {
+    let temporary: PathBuf = file.with_extension("md.rundocs-tmp");
+    std::fs::write(&temporary, text)
+        .with_context(|| format!("cannot write {}", temporary.display()))?;
+    std::fs::rename(&temporary, file).with_context(|| format!("cannot replace {}", file.display()))
+}
+
+/// An opening or closing code fence: indentation, fence character, length, info.
+fn fence(line: &str) -> Option<(usize, char, usize, &str)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let rest = &line[indent..];
+    let marker = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let length = rest.len() - rest.trim_start_matches(marker).len();
+    (length >= 3).then(|| (indent, marker, length, rest[length..].trim()))
+}
+
+/// The markdown `text` with each `(fence line, output)` written in;
+/// returns it and how many blocks changed.
+pub fn with_outputs(text: &str, outputs: &[(usize, String)]) -> Result<(String, usize), String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut sorted: Vec<&(usize, String)> = outputs.iter().collect();
+    // From the bottom up, so earlier line numbers stay right.
+    sorted.sort_by_key(|output| std::cmp::Reverse(output.0));
+    let mut changed = 0;
+    for (fence_line, output) in sorted {
+        let open = fence_line - 1;
+        let (indent, marker, length, _) = lines
+            .get(open)
+            .and_then(|line| fence(line))
+            .ok_or_else(|| format!("line {fence_line} is not the start of a code block"))?;
+        let close = closing(&lines, open + 1, marker, length)
+            .ok_or_else(|| format!("the code block at line {fence_line} is not closed"))?;
+        let mut next = close + 1;
+        while lines.get(next).is_some_and(|l| l.trim().is_empty()) {
+            next += 1;
+        }
+        let existing = lines
+            .get(next)
+            .and_then(|line| fence(line))
+            .filter(|(_, _, _, info)| info.split_whitespace().next() == Some("output"))
+            .and_then(|(_, marker, length, _)| {
+                closing(&lines, next + 1, marker, length).map(|end| (next, end))
+            });
+        let pad = " ".repeat(indent);
+        let longest_run = output
+            .lines()
+            .filter_map(|l| fence(l.trim_start()).map(|(_, _, n, _)| n))
+            .max()
+            .unwrap_or(0);
+        let ticks = "`".repeat(longest_run.max(2) + 1);
+        let mut block = vec![format!("{pad}{ticks}output")];
+        block.extend(output.lines().map(|l| {
+            if l.is_empty() {
+                String::new()
+            } else {
+                format!("{pad}{l}")
+            }
+        }));
+        block.push(format!("{pad}{ticks}"));
+        match existing {
+            Some((start, end)) => {
+                if lines[start..=end] != block[..] {
+                    lines.splice(start..=end, block);
+                    changed += 1;
+                }
+            }
+            None if output.is_empty() => {}
+            None => {
+                let mut inserted = vec![String::new()];
+                inserted.extend(block);
+                lines.splice(close + 1..close + 1, inserted);
+                changed += 1;
+            }
+        }
+    }
+    let mut text_out = lines.join("\n");
+    if text.ends_with('\n') {
+        text_out.push('\n');
+    }
+    Ok((text_out, changed))
+}
+
+/// The line closing a block opened with `length` × `marker`.
+fn closing(lines: &[String], from: usize, marker: char, length: usize) -> Option<usize> {
+    (from..lines.len()).find(|&i| {
+        fence(&lines[i])
+            .is_some_and(|(_, m, n, info)| m == marker && n >= length && info.is_empty())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_output_block_is_inserted_after_an_example_without_one() {
+        let text = "# T\n\n```python\nprint(1)\n```\n\nAfter.\n";
+        let (new, changed) = with_outputs(text, &[(3, "1\n".into())]).unwrap();
+        assert_eq!(changed, 1);
+        assert_eq!(
+            new,
+            "# T\n\n```python\nprint(1)\n```\n\n```output\n1\n```\n\nAfter.\n"
+        );
+    }
+
+    #[test]
+    fn an_existing_output_block_is_replaced_and_the_rest_kept() {
+        let text = "```python name=a\nprint(2)\n```\n\n```output\nold\n```\ntail\n";
+        let (new, changed) = with_outputs(text, &[(1, "2\n".into())]).unwrap();
+        assert_eq!(changed, 1);
+        assert_eq!(
+            new,
+            "```python name=a\nprint(2)\n```\n\n```output\n2\n```\ntail\n"
+        );
+        let (_, again) = with_outputs(&new, &[(1, "2\n".into())]).unwrap();
+        assert_eq!(again, 0, "the same output changes nothing");
+    }
+
+    #[test]
+    fn indented_blocks_keep_their_indentation_and_fences_in_output_are_outrun() {
+        let text = "- item\n\n    ```python\n    print('```')\n    ```\n";
+        let (new, _) = with_outputs(text, &[(3, "```\n".into())]).unwrap();
+        assert_eq!(
+            new,
+            "- item\n\n    ```python\n    print('```')\n    ```\n\n    ````output\n    ```\n    ````\n"
+        );
+    }
+
+    #[test]
+    fn several_blocks_of_one_file_are_all_written() {
+        let text = "```python\na\n```\n\n```python\nb\n```\n";
+        let (new, changed) = with_outputs(text, &[(1, "A\n".into()), (5, "B\n".into())]).unwrap();
+        assert_eq!(changed, 2);
+        assert_eq!(
+            new,
+            "```python\na\n```\n\n```output\nA\n```\n\n```python\nb\n```\n\n```output\nB\n```\n"
+        );
+    }
+}
