@@ -364,6 +364,22 @@ def _adopt_matplotlib(matplotlib):
     atexit.unregister(gcf.destroy_all)
     if _run_key is not None and not isinstance(gcf.figs, RunFigures):
         gcf.figs = RunFigures(gcf.figs)
+    if _run_key is not None:
+        global _rc_baseline
+        _rc_baseline = _raw_rc(matplotlib.rcParams)
+
+
+# Thread mode: the settings every run starts from (``rcParams`` is one for
+# the process; what a run changes is put back after it).
+_rc_baseline = None
+
+
+def _raw_rc(rc):
+    """The stored values of ``rc``, bypassing its validation and lookups,
+    lists copied (a run may change one in place); the backend is left to
+    ``_select_backend``, which also switches pyplot."""
+    return {key: list(value) if isinstance(value, list) else value
+            for key, value in dict.items(rc) if key != "backend"}
 
 
 def _select_backend(matplotlib):
@@ -386,6 +402,9 @@ def restore_backend():
     after each run; it does nothing (and imports nothing) without matplotlib."""
     matplotlib = sys.modules.get("matplotlib")
     if matplotlib is not None and hasattr(matplotlib, "rcParams"):
+        if _rc_baseline is not None:
+            rc = matplotlib.rcParams
+            dict.update(rc, _raw_rc(_rc_baseline))
         _select_backend(matplotlib)
 
 

@@ -529,6 +529,17 @@ class MatplotlibTest(RunTest):
         self.plt.show()
         self.assertIn("image/png", self.only_display()[0])
 
+    def test_settings_a_run_changes_are_put_back_after_it(self):
+        import matplotlib
+
+        default = matplotlib.rcParams["lines.linewidth"]
+        matplotlib.rcParams["lines.linewidth"] = default + 5
+        matplotlib.rcParams["font.sans-serif"].insert(0, "Run Font")
+        rundocs_display.restore_backend()
+        self.assertEqual(matplotlib.rcParams["lines.linewidth"], default)
+        self.assertNotIn("Run Font", matplotlib.rcParams["font.sans-serif"])
+        self.assertEqual(matplotlib.get_backend(), rundocs_display.BACKEND)
+
     def test_svg_on_request(self):
         import matplotlib
 
