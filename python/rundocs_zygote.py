@@ -88,6 +88,21 @@ def _venv_packages(site_packages):
     return names
 
 
+def _draw_a_figure():
+    """Draws (and throws away) a small figure with text, as the display of a
+    figure does: fonts opened, glyphs and the renderer cached, shared with
+    every child."""
+    try:
+        import matplotlib.pyplot as plt
+        figure, axes = plt.subplots()
+        axes.plot([1, 3, 2])
+        axes.set_title("warm-up 0123456789")
+        figure.savefig(io.BytesIO(), format="png", dpi=200, bbox_inches="tight")
+        plt.close(figure)
+    except Exception as exc:  # noqa: BLE001 - only a head start is lost
+        _log("cannot draw a warm-up figure: %s" % exc)
+
+
 def _preload(names):
     """Imports ``names`` once. A module that starts a thread makes the
     interpreter unsafe to fork: that ends the zygote with a message saying
@@ -129,8 +144,10 @@ def serve(site_packages, executable):
     _rundocs_display.install(_emit_display, None)
     _preload(names)
     if "matplotlib" in sys.modules:
-        # Figures are drawn in every child: pyplot and its font list once, here.
+        # Figures are drawn in every child: pyplot, its fonts and renderer
+        # once, here, by drawing one.
         _preload(("matplotlib.pyplot",))
+        _draw_a_figure()
     sandbox = dict(configuration["sandbox"], read_paths=_readable_paths(site_packages))
     # What is imported now stays shared with every child: out of the
     # collector's sight, a child's collections never touch (and copy) it.
