@@ -278,6 +278,10 @@ def _write_all(fd, data):
 # The child's job, once it has one (displays go to its result pipe).
 _current_child = None
 
+# One line at a time on the result pipe: threads of a run may display at
+# once, and a line longer than a pipe's atomic write would interleave.
+_result_lock = threading.Lock()
+
 
 def _emit_display(data, metadata):
     """Reports one display on the result pipe, with how many bytes the
@@ -287,7 +291,9 @@ def _emit_display(data, metadata):
         return
     stdout, stderr = (stream.buffer for stream in child.streams[:2])
     bundle = json.dumps({"data": data, "metadata": metadata})
-    _write_all(child.result_fd, ("D %d %d %s\n" % (stdout.written, stderr.written, bundle)).encode())
+    with _result_lock:
+        line = "D %d %d %s\n" % (stdout.written, stderr.written, bundle)
+        _write_all(child.result_fd, line.encode())
 
 
 def _read_all(fd):
@@ -476,7 +482,8 @@ class Child:
             except (OSError, ValueError, AttributeError):
                 pass
         if os.getpid() == self.pid:
-            _write_line(self.result_fd, self.outcome)
+            with _result_lock:
+                _write_line(self.result_fd, self.outcome)
         status = self.outcome["status"]
         if status == "exit":
             return self.outcome["exit_code"] & 0xFF
