@@ -240,8 +240,10 @@ struct Reports {
     outcome: Option<Vec<u8>>,
     /// The longest line kept; a longer display is counted, not kept.
     max_line: usize,
-    /// A display too long to keep, whose rest is being skipped.
-    skipping: Option<PendingDisplay>,
+    /// The rest of a line too long to keep is being skipped: a display's
+    /// (noted where it was, with its size), or a line that is not the
+    /// child's own (`None`: dropped).
+    skipping: Option<Option<PendingDisplay>>,
 }
 
 impl Reports {
@@ -258,12 +260,15 @@ impl Reports {
 
     /// Takes bytes of the result pipe.
     fn feed(&mut self, mut bytes: &[u8]) {
-        if let Some(display) = &mut self.skipping {
+        if let Some(skipped) = &mut self.skipping {
             let end = bytes.iter().position(|&b| b == b'\n');
-            display.bytes += end.unwrap_or(bytes.len());
+            if let Some(display) = skipped {
+                display.bytes += end.unwrap_or(bytes.len());
+            }
             let Some(end) = end else { return };
-            let display = self.skipping.take().expect("skipping");
-            self.displays.push_back(display);
+            if let Some(Some(display)) = self.skipping.take() {
+                self.displays.push_back(display);
+            }
             bytes = &bytes[end + 1..];
         }
         self.partial.extend_from_slice(bytes);
@@ -274,13 +279,11 @@ impl Reports {
         if self.partial.len() > self.max_line {
             // A display too large to show: keep its place, drop its bytes.
             let line = std::mem::take(&mut self.partial);
-            // Its size is known once the line ends; so is its turn.
-            let after = display_line(&line).map_or([u64::MAX; 2], |(after, _)| after);
-            self.skipping = Some(PendingDisplay {
+            self.skipping = Some(display_line(&line).map(|(after, _)| PendingDisplay {
                 after,
                 json: None,
                 bytes: line.len(),
-            });
+            }));
         }
     }
 
