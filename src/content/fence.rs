@@ -8,8 +8,14 @@
 //!
 //! Attributes are separated by spaces or commas. A bare word right after
 //! `requires=` that is not itself an attribute continues the list of names.
-//! Only Python blocks are strict about attributes: other languages keep
-//! whatever their info string says (`rust,ignore` from other tools is fine).
+//! Values may be quoted (`title="a b.py"`), and the attributes may sit in
+//! braces as Python-Markdown writes them (`{ .python title="x.py" }`, the
+//! language then being the first `.class`). `title=` is shown above any
+//! block. On a Python block, other tools' attributes (`hl_lines`, `test`,
+//! ...) are kept and ignored, with a warning at load; only rundocs' own
+//! attributes with a bad value, or a near-miss of one (`tiemout=5`), are
+//! errors. Other languages keep whatever their info string says
+//! (`rust,ignore` from other tools is fine).
 
 /// Languages whose blocks are runnable.
 pub const PYTHON_LANGUAGES: [&str; 4] = ["python", "py", "python3", "py3"];
@@ -29,7 +35,10 @@ pub enum Fence {
     /// The expected output of the runnable block just before it.
     Output,
     /// Any other block; `language` is empty when the fence names none.
-    Other { language: String },
+    Other {
+        language: String,
+        title: Option<String>,
+    },
 }
 
 /// Attributes of a Python block.
@@ -43,28 +52,98 @@ pub struct PythonAttributes {
     pub expect_error: bool,
     /// `echo`: the value of a last bare expression is shown, as in a notebook.
     pub echo: bool,
+    /// `title=`: shown above the block (a file name, usually).
+    pub title: Option<String>,
+    /// Attributes of other tools, kept and ignored (warned about at load).
+    pub ignored: Vec<String>,
+}
+
+/// Attributes of mkdocs and its extensions that need no warning.
+const FOREIGN_KNOWN: [&str; 4] = ["hl_lines", "linenums", "anchor_linenums", "lang"];
+
+/// The info string's words: spaces and commas separate, quotes keep a
+/// value whole (and are dropped), braces are dropped.
+fn words(info: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    for c in info.chars() {
+        match quote {
+            Some(open) if c == open => quote = None,
+            Some(_) => current.push(c),
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if c.is_whitespace() || matches!(c, ',' | '{' | '}') => {
+                if !current.is_empty() {
+                    words.push(std::mem::take(&mut current));
+                }
+            }
+            None => current.push(c),
+        }
+    }
+    if !current.is_empty() {
+        words.push(current);
+    }
+    words
+}
+
+/// The language (lowercased) and the other words: the first word, or with
+/// attributes first, the first `.class`.
+fn language_and_rest(mut words: Vec<String>) -> (String, Vec<String>) {
+    let plain = |w: &String| !w.contains('=') && !w.starts_with('#');
+    let at = match words.first() {
+        Some(first) if plain(first) => Some(0),
+        _ => words.iter().position(|w| w.starts_with('.')),
+    };
+    let language = at
+        .map(|i| words.remove(i))
+        .map(|w| w.trim_start_matches('.').to_ascii_lowercase())
+        .unwrap_or_default();
+    (language, words)
+}
+
+/// Whether `word` looks like a misspelling of one of rundocs' attributes.
+fn near_miss(word: &str) -> Option<&'static str> {
+    let key = word.split('=').next().unwrap_or(word).to_ascii_lowercase();
+    ["norun", "timeout", "name", "requires", "expect", "echo"]
+        .into_iter()
+        .find(|known| key.len() >= 3 && edit_distance(&key, known) <= 2)
+}
+
+/// Levenshtein distance (the words are short).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 /// Parses an info string. `max_timeout_s` bounds `timeout=`.
 pub fn parse(info: &str, max_timeout_s: f64) -> Result<Fence, String> {
-    let mut words = info
-        .split(|c: char| c.is_whitespace() || c == ',')
-        .filter(|w| !w.is_empty());
-    let Some(language) = words.next() else {
-        return Ok(Fence::Other {
-            language: String::new(),
-        });
-    };
-    let language = language.to_ascii_lowercase();
+    let (language, words) = language_and_rest(words(info));
+    let title = words
+        .iter()
+        .find_map(|w| w.strip_prefix("title="))
+        .filter(|t| !t.is_empty())
+        .map(str::to_string);
     if language == OUTPUT_LANGUAGE {
         return Ok(Fence::Output);
     }
     if !PYTHON_LANGUAGES.contains(&language.as_str()) {
-        return Ok(Fence::Other { language });
+        return Ok(Fence::Other { language, title });
     }
-    let mut attributes = PythonAttributes::default();
+    let mut attributes = PythonAttributes {
+        title,
+        ..PythonAttributes::default()
+    };
     let mut in_requires = false;
-    for word in words {
+    for word in words.iter().map(String::as_str) {
         let (key, value) = match word.split_once('=') {
             Some((key, value)) => (key, Some(value)),
             None => (word, None),
@@ -96,10 +175,17 @@ pub fn parse(info: &str, max_timeout_s: f64) -> Result<Fence, String> {
                     "attribute `{word}` is malformed; accepted: {ACCEPTED_ATTRIBUTES}"
                 ))
             }
+            ("title", Some(_)) => {}
+            (key, _) if key.starts_with('.') || key.starts_with('#') => {}
+            (key, _) if FOREIGN_KNOWN.contains(&key) => {}
             _ => {
-                return Err(format!(
-                    "unknown attribute `{word}` on a Python block; accepted: {ACCEPTED_ATTRIBUTES}"
-                ))
+                if let Some(known) = near_miss(word) {
+                    return Err(format!(
+                        "unknown attribute `{word}` on a Python block (did you mean `{known}`?); \
+                         accepted: {ACCEPTED_ATTRIBUTES}"
+                    ));
+                }
+                attributes.ignored.push(word.to_string());
             }
         }
         in_requires = false;
@@ -165,19 +251,22 @@ mod tests {
         assert_eq!(
             parse("rust,ignore", 10.0).unwrap(),
             Fence::Other {
-                language: "rust".into()
+                language: "rust".into(),
+                title: None
             }
         );
         assert_eq!(
             parse("pycon", 10.0).unwrap(),
             Fence::Other {
-                language: "pycon".into()
+                language: "pycon".into(),
+                title: None
             }
         );
         assert_eq!(
             parse("", 10.0).unwrap(),
             Fence::Other {
-                language: String::new()
+                language: String::new(),
+                title: None
             }
         );
         assert_eq!(parse("output", 10.0).unwrap(), Fence::Output);
@@ -204,6 +293,34 @@ mod tests {
     }
 
     #[test]
+    fn other_tools_attributes_are_kept_and_ignored() {
+        let attributes = python(
+            r#"python title="src/app main.py" hl_lines="2 3" linenums="1" test="skip" fast"#,
+        );
+        assert_eq!(attributes.title.as_deref(), Some("src/app main.py"));
+        assert_eq!(attributes.ignored, ["test=skip", "fast"]);
+        assert!(!attributes.norun);
+    }
+
+    #[test]
+    fn attributes_in_braces_as_python_markdown_writes_them() {
+        let braced = python(r#"python { title="a.py" timeout=2 }"#);
+        assert_eq!(braced.title.as_deref(), Some("a.py"));
+        assert_eq!(braced.timeout_s, Some(2.0));
+        let classed = python(r#"{ .python #example title='b.py' name=setup }"#);
+        assert_eq!(classed.title.as_deref(), Some("b.py"));
+        assert_eq!(classed.name.as_deref(), Some("setup"));
+        assert!(classed.ignored.is_empty());
+        assert_eq!(
+            parse(r#"toml title="pyproject.toml""#, 10.0).unwrap(),
+            Fence::Other {
+                language: "toml".into(),
+                title: Some("pyproject.toml".into())
+            }
+        );
+    }
+
+    #[test]
     fn bad_attributes_say_what_is_accepted() {
         for (info, needle) in [
             ("python tiemout=5", "unknown attribute `tiemout=5`"),
@@ -213,7 +330,7 @@ mod tests {
             ("python expect=ok", "expect=error"),
             ("python norun=yes", "malformed"),
             ("python name=a/b", "not a valid name"),
-            ("python fast", "unknown attribute `fast`"),
+            ("python nrun", "did you mean `norun`?"),
         ] {
             let error = parse(info, 3600.0).unwrap_err();
             assert!(error.contains(needle), "{info}: {error}");

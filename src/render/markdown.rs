@@ -50,6 +50,9 @@ pub struct RenderedMarkdown {
     pub snippets: Vec<Snippet>,
     /// The page's text cut at its headings, for search.
     pub sections: Vec<Section>,
+    /// What rendering ignored and the author may want to know (other
+    /// tools' block attributes), at lines of the file.
+    pub warnings: Vec<MarkdownError>,
 }
 
 /// The text of a page from one heading to the next (the first section,
@@ -289,6 +292,16 @@ impl<'a> Pass<'a> {
                 ),
             },
             Fence::Python(attributes) => {
+                if !attributes.ignored.is_empty() {
+                    self.out.warnings.push(MarkdownError {
+                        line: code.line,
+                        message: format!(
+                            "attributes rundocs does not use, ignored: {}",
+                            attributes.ignored.join(" ")
+                        ),
+                    });
+                }
+                let title = title_html(attributes.title.as_deref());
                 let snippet = self.push_snippet(&code, "python", !attributes.norun);
                 let snippet = &mut self.out.snippets[snippet];
                 snippet.timeout_s = attributes
@@ -303,16 +316,20 @@ impl<'a> Pass<'a> {
                     self.snippet_open = Some(snippet.index);
                     format!(
                         "<div class=\"snippet\" data-snippet-id=\"{}\" data-timeout-s=\"{}\">\n\
-                         <pre class=\"code\"><code class=\"language-python hl-code\">{code_html}</code></pre>\n",
+                         {title}<pre class=\"code\"><code class=\"language-python hl-code\">{code_html}</code></pre>\n",
                         snippet.id, snippet.timeout_s
                     )
                 } else {
-                    code_block_html("python", &code_html)
+                    format!("{title}{}", code_block_html("python", &code_html))
                 }
             }
-            Fence::Other { language } => {
+            Fence::Other { language, title } => {
                 self.push_snippet(&code, &language, false);
-                code_block_html(&language, &code_html(&code.text, &language))
+                format!(
+                    "{}{}",
+                    title_html(title.as_deref()),
+                    code_block_html(&language, &code_html(&code.text, &language))
+                )
             }
         };
         events.push(Event::Html(CowStr::from(html)));
@@ -467,6 +484,13 @@ fn under_base_path(base_path: &str, event: Event<'_>) -> Event<'static> {
         }),
         other => other.into_static(),
     }
+}
+
+/// A block's `title=` (a file name, usually), shown above it.
+fn title_html(title: Option<&str>) -> String {
+    title.map_or_else(String::new, |title| {
+        format!("<p class=\"code-title\">{}</p>", escape_html(title))
+    })
 }
 
 fn code_block_html(language: &str, code_html: &str) -> String {

@@ -478,7 +478,18 @@ fn render_markdown(
         base_path: &config.base_path,
         file_dir: source.file.rsplit_once('/').map_or("", |(dir, _)| dir),
     };
-    markdown::render(&source.body, context).map_err(|error| ContentProblem {
+    let rendered = markdown::render(&source.body, context);
+    if let Ok(rendered) = &rendered {
+        for warning in &rendered.warnings {
+            tracing::warn!(
+                file = %source.file,
+                line = warning.line,
+                "{}",
+                warning.message
+            );
+        }
+    }
+    rendered.map_err(|error| ContentProblem {
         url_path: source.url_path.clone(),
         file: source.file.clone(),
         line: Some(error.line),

@@ -34,3 +34,24 @@ async fn good_pages_keep_serving_next_to_broken_ones() {
     let snippets = app.json("/api/snippets").await;
     assert_eq!(snippets.as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn other_tools_fence_attributes_never_make_an_error_page() {
+    let app = spawn_app(&fixture("foreign-fences")).await;
+    let page = app.page("/", 200).await;
+    assert_eq!(
+        texts(&page, ".code-title"),
+        ["greet.py", "braced.py", "pyproject.toml"]
+    );
+    let snippets = app.json("/api/snippets").await;
+    let runnable: Vec<&str> = snippets
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["runnable"] == true)
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(runnable.len(), 2, "{snippets}");
+    let events = super::run::run(&app, runnable[0]).await;
+    assert_eq!(super::run::output(&events, "stdout"), "hello, reader\n");
+}
