@@ -94,7 +94,14 @@ pub struct MarkdownError {
 
 /// Renders `markdown` and collects its headings and code blocks.
 pub fn render(markdown: &str, context: PageContext<'_>) -> Result<RenderedMarkdown, MarkdownError> {
-    let lines = LineIndex::new(markdown, context.body_first_line);
+    // mkdocs' admonitions, rewritten to plain markdown (lines still counted
+    // as in the file).
+    let rewritten = super::admonitions::rewrite(markdown);
+    let (markdown, origin) = match &rewritten {
+        Some(rewritten) => (rewritten.text.as_str(), Some(rewritten.origin.as_slice())),
+        None => (markdown, None),
+    };
+    let lines = LineIndex::new(markdown, context.body_first_line, origin);
     let mut pass = Pass::new(context);
     let mut events = Vec::new();
     for (event, range) in Parser::new_ext(markdown, parser_options()).into_offset_iter() {
@@ -599,22 +606,32 @@ fn find_cycle<'a>(
 }
 
 /// Byte offset → 1-based line of the file.
-struct LineIndex {
+struct LineIndex<'a> {
     starts: Vec<usize>,
     first_line: usize,
+    /// For rewritten text: the body line each of its lines came from.
+    origin: Option<&'a [usize]>,
 }
 
-impl LineIndex {
-    fn new(text: &str, first_line: usize) -> Self {
+impl<'a> LineIndex<'a> {
+    fn new(text: &str, first_line: usize, origin: Option<&'a [usize]>) -> Self {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        LineIndex { starts, first_line }
+        LineIndex {
+            starts,
+            first_line,
+            origin,
+        }
     }
 
     fn line_of(&self, offset: usize) -> usize {
-        let line_in_body = self.starts.partition_point(|&start| start <= offset);
-        self.first_line + line_in_body - 1
+        let line_in_text = self.starts.partition_point(|&start| start <= offset) - 1;
+        let line_in_body = match self.origin {
+            Some(origin) if !origin.is_empty() => origin[line_in_text.min(origin.len() - 1)],
+            _ => line_in_text,
+        };
+        self.first_line + line_in_body
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`templates`]: askama templates and their data.
 //! - [`assets`]: the embedded CSS/JS under content-hashed names.
 //! - [`snapshot`]: all of the above, built once per content change.
+mod admonitions;
 pub mod assets;
 pub mod highlight;
 pub mod markdown;

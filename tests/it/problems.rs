@@ -41,7 +41,7 @@ async fn other_tools_fence_attributes_never_make_an_error_page() {
     let page = app.page("/", 200).await;
     assert_eq!(
         texts(&page, ".code-title"),
-        ["greet.py", "braced.py", "pyproject.toml"]
+        ["greet.py", "braced.py", "pyproject.toml", "inside.py"]
     );
     let snippets = app.json("/api/snippets").await;
     let runnable: Vec<&str> = snippets
@@ -51,7 +51,42 @@ async fn other_tools_fence_attributes_never_make_an_error_page() {
         .filter(|s| s["runnable"] == true)
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(runnable.len(), 2, "{snippets}");
+    assert_eq!(runnable.len(), 3, "{snippets}");
     let events = super::run::run(&app, runnable[0]).await;
     assert_eq!(super::run::output(&events, "stdout"), "hello, reader\n");
+}
+
+#[tokio::test]
+async fn admonitions_render_and_their_code_runs_with_the_files_line_numbers() {
+    let app = spawn_app(&fixture("foreign-fences")).await;
+    let page = app.page("/", 200).await;
+    let body = texts(&page, "main").join(" ");
+    assert!(!body.contains("!!!") && !body.contains("???"), "{body}");
+    assert_eq!(
+        texts(&page, ".admonition.note > .admonition-title"),
+        ["Before you run it"]
+    );
+    assert_eq!(texts(&page, "details.admonition.tip > summary"), ["Tip"]);
+    assert_eq!(
+        attributes(&page, "details.admonition.warning", "open"),
+        [""]
+    );
+    assert_eq!(
+        attributes(&page, "details.admonition.tip", "open"),
+        Vec::<String>::new()
+    );
+    let snippets = app.json("/api/snippets").await;
+    let inside = snippets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "print(\"from inside a note\")\n")
+        .expect("the block inside the note is a snippet");
+    assert_eq!(inside["runnable"], true);
+    assert_eq!(inside["line"], 20, "the fence's line in the file");
+    let events = super::run::run(&app, inside["id"].as_str().unwrap()).await;
+    assert_eq!(
+        super::run::output(&events, "stdout"),
+        "from inside a note\n"
+    );
 }

@@ -1,0 +1,233 @@
+//! Admonitions as Python-Markdown and mkdocs pages write them, turned into
+//! markdown that the one CommonMark pass renders:
+//!
+//! ```text
+//! !!! note "A title"            <div class="admonition note">
+//!     Text, lists and code.     <p class="admonition-title">A title</p>
+//!                        →
+//! ??? tip                       Text, lists and code.
+//!     Collapsed until opened.
+//!                               </div>
+//! ```
+//!
+//! `???` makes a `<details>` (closed), `???+` one that starts open, and
+//! `""` as the title leaves the title out. The body is the following lines
+//! indented by four more spaces; it is taken out of its indentation, so code
+//! in it is a normal block (runnable too), and admonitions nest. Lines in
+//! fenced code are left alone. The rewrite keeps, for each of its lines, the
+//! line it came from, so errors and blocks keep the line numbers of the file.
+use crate::util::escape_html;
+
+/// The rewritten markdown and, for each of its lines, the 0-based line of
+/// the original it stands for.
+pub struct Rewritten {
+    pub text: String,
+    pub origin: Vec<usize>,
+}
+
+/// `None` when `markdown` has no admonition (the common case: no copy).
+pub fn rewrite(markdown: &str) -> Option<Rewritten> {
+    if !markdown.contains("!!!") && !markdown.contains("???") {
+        return None;
+    }
+    let lines: Vec<(usize, &str)> = markdown.lines().enumerate().collect();
+    let mut out = Vec::new();
+    let changed = process(&lines, &mut out);
+    if !changed {
+        return None;
+    }
+    let mut text = String::with_capacity(markdown.len() + 256);
+    let mut origin = Vec::with_capacity(out.len());
+    for (line, content) in out {
+        text.push_str(&content);
+        text.push('\n');
+        origin.push(line);
+    }
+    Some(Rewritten { text, origin })
+}
+
+/// What opens an admonition: `(indent, collapsible, open, kind, title)`.
+fn opener(line: &str) -> Option<(usize, bool, bool, &str, Option<String>)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let rest = &line[indent..];
+    let (collapsible, open, rest) = if let Some(rest) = rest.strip_prefix("???+") {
+        (true, true, rest)
+    } else if let Some(rest) = rest.strip_prefix("???") {
+        (true, false, rest)
+    } else {
+        (false, false, rest.strip_prefix("!!!")?)
+    };
+    let rest = rest.strip_prefix(' ')?.trim();
+    let (kind, title) = match rest.split_once(' ') {
+        Some((kind, title)) => (kind, Some(title.trim())),
+        None => (rest, None),
+    };
+    let kind_ok = !kind.is_empty()
+        && kind
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !kind_ok {
+        return None;
+    }
+    let title = match title {
+        None => Some(capitalized(kind)),
+        Some(quoted) => {
+            let inner = quoted.strip_prefix('"')?.strip_suffix('"')?;
+            (!inner.is_empty()).then(|| inner.to_string())
+        }
+    };
+    Some((indent, collapsible, open, kind, title))
+}
+
+fn capitalized(word: &str) -> String {
+    let mut chars = word.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect::<String>()
+    })
+}
+
+fn indent_of(line: &str) -> usize {
+    line.len() - line.trim_start_matches(' ').len()
+}
+
+/// Rewrites `lines` into `out`; returns whether anything was rewritten.
+fn process(lines: &[(usize, &str)], out: &mut Vec<(usize, String)>) -> bool {
+    let mut changed = false;
+    let mut fence: Option<(char, usize)> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let (origin, line) = lines[i];
+        let trimmed = line.trim_start();
+        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
+        if let Some(marker) = marker {
+            let run = trimmed.len() - trimmed.trim_start_matches(marker).len();
+            if run >= 3 {
+                match fence {
+                    None => fence = Some((marker, run)),
+                    Some((open, length))
+                        if open == marker && run >= length && trimmed[run..].trim().is_empty() =>
+                    {
+                        fence = None
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let Some((indent, collapsible, open, kind, title)) =
+            opener(line).filter(|_| fence.is_none())
+        else {
+            out.push((origin, line.to_string()));
+            i += 1;
+            continue;
+        };
+        changed = true;
+        let pad = " ".repeat(indent);
+        let kind = escape_html(kind);
+        let (start, end) = if collapsible {
+            let open = if open { " open" } else { "" };
+            let summary = title
+                .as_deref()
+                .map(escape_html)
+                .unwrap_or_else(|| capitalized(&kind));
+            (
+                format!(
+                    "{pad}<details class=\"admonition {kind}\"{open}><summary>{summary}</summary>"
+                ),
+                format!("{pad}</details>"),
+            )
+        } else {
+            let title = title
+                .map(|t| format!("<p class=\"admonition-title\">{}</p>", escape_html(&t)))
+                .unwrap_or_default();
+            (
+                format!("{pad}<div class=\"admonition {kind}\">{title}"),
+                format!("{pad}</div>"),
+            )
+        };
+        out.push((origin, start));
+        out.push((origin, String::new()));
+        // The body: lines indented four more, and blank lines between them.
+        let body_indent = indent + 4;
+        let mut body: Vec<(usize, String)> = Vec::new();
+        let mut j = i + 1;
+        while j < lines.len() {
+            let (line_origin, text) = lines[j];
+            if text.trim().is_empty() {
+                let more = lines[j..]
+                    .iter()
+                    .find(|(_, t)| !t.trim().is_empty())
+                    .is_some_and(|(_, t)| indent_of(t) >= body_indent);
+                if !more {
+                    break;
+                }
+                body.push((line_origin, String::new()));
+            } else if indent_of(text) >= body_indent {
+                body.push((line_origin, format!("{pad}{}", &text[body_indent..])));
+            } else {
+                break;
+            }
+            j += 1;
+        }
+        let borrowed: Vec<(usize, &str)> = body.iter().map(|(o, t)| (*o, t.as_str())).collect();
+        process(&borrowed, out);
+        let last = body.last().map_or(origin, |(o, _)| *o);
+        out.push((last, String::new()));
+        out.push((last, end));
+        out.push((last, String::new()));
+        i = j;
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewritten(markdown: &str) -> String {
+        rewrite(markdown).map(|r| r.text).unwrap_or_default()
+    }
+
+    #[test]
+    fn an_admonition_becomes_a_div_around_its_unindented_body() {
+        let text = rewritten("Intro\n\n!!! note \"Careful\"\n    Body *text*.\n\n    ```python\n    print(1)\n    ```\n\nAfter.\n");
+        assert_eq!(
+            text,
+            "Intro\n\n<div class=\"admonition note\"><p class=\"admonition-title\">Careful</p>\n\nBody *text*.\n\n```python\nprint(1)\n```\n\n</div>\n\n\nAfter.\n"
+        );
+    }
+
+    #[test]
+    fn collapsible_ones_are_details_and_titles_default_to_the_kind() {
+        let text = rewritten("??? tip\n    Hidden.\n\n???+ warning \"\"\n    Shown.\n");
+        assert!(
+            text.contains("<details class=\"admonition tip\"><summary>Tip</summary>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("<details class=\"admonition warning\" open><summary>Warning</summary>"),
+            "{text}"
+        );
+        assert_eq!(text.matches("</details>").count(), 2);
+    }
+
+    #[test]
+    fn nested_and_fenced_and_line_origins() {
+        let markdown = "!!! note\n    Outer.\n\n    !!! danger \"Inner <b>\"\n        Deep.\n\n```text\n!!! note\n```\n";
+        let rewritten = rewrite(markdown).unwrap();
+        assert!(rewritten
+            .text
+            .contains("<p class=\"admonition-title\">Inner &lt;b&gt;</p>"));
+        assert!(
+            rewritten.text.contains("```text\n!!! note\n```"),
+            "{}",
+            rewritten.text
+        );
+        let deep = rewritten.text.lines().position(|l| l == "Deep.").unwrap();
+        assert_eq!(rewritten.origin[deep], 4, "Deep. is line 5 of the file");
+    }
+
+    #[test]
+    fn text_without_admonitions_is_not_copied() {
+        assert!(rewrite("Plain text, a question??? and !!! shouting.\n").is_none());
+    }
+}
