@@ -11,7 +11,9 @@
 //! ```
 //!
 //! `???` makes a `<details>` (closed), `???+` one that starts open, and
-//! `""` as the title leaves the title out. The body is the following lines
+//! `""` as the title leaves the title out. Content tabs (`=== "Label"`,
+//! consecutive ones a set, `===+` the one selected, `===!` a new set)
+//! become radio buttons, labels and panels that switch without JavaScript. The body is the following lines
 //! indented by four more spaces; it is taken out of its indentation, so code
 //! in it is a normal block (runnable too), and admonitions nest. Lines in
 //! fenced code are left alone. The rewrite keeps, for each of its lines, the
@@ -27,12 +29,12 @@ pub struct Rewritten {
 
 /// `None` when `markdown` has no admonition (the common case: no copy).
 pub fn rewrite(markdown: &str) -> Option<Rewritten> {
-    if !markdown.contains("!!!") && !markdown.contains("???") {
+    if !markdown.contains("!!!") && !markdown.contains("???") && !markdown.contains("===") {
         return None;
     }
     let lines: Vec<(usize, &str)> = markdown.lines().enumerate().collect();
     let mut out = Vec::new();
-    let changed = process(&lines, &mut out);
+    let changed = process(&lines, &mut out, &mut 0);
     if !changed {
         return None;
     }
@@ -90,8 +92,117 @@ fn indent_of(line: &str) -> usize {
     line.len() - line.trim_start_matches(' ').len()
 }
 
+/// A content tab's opener: `(indent, label, selected, starts a new set)`.
+fn tab(line: &str) -> Option<(usize, String, bool, bool)> {
+    let indent = indent_of(line);
+    let rest = line[indent..].strip_prefix("===")?;
+    let (selected, new_set, rest) = match rest.chars().next() {
+        Some('+') => (true, false, &rest[1..]),
+        Some('!') => (false, true, &rest[1..]),
+        _ => (false, false, rest),
+    };
+    let label = rest
+        .strip_prefix(' ')?
+        .trim()
+        .strip_prefix('"')?
+        .strip_suffix('"')?;
+    Some((indent, label.to_string(), selected, new_set))
+}
+
+/// The body after an opener at `i` indented `indent`: the following lines
+/// indented four more (and the blank lines between them), taken out of
+/// that indentation. Returns it and the index of the line after it.
+fn body_of(lines: &[(usize, &str)], i: usize, indent: usize) -> (Vec<(usize, String)>, usize) {
+    let pad = " ".repeat(indent);
+    let body_indent = indent + 4;
+    let mut body = Vec::new();
+    let mut j = i + 1;
+    while j < lines.len() {
+        let (line_origin, text) = lines[j];
+        if text.trim().is_empty() {
+            let more = lines[j..]
+                .iter()
+                .find(|(_, t)| !t.trim().is_empty())
+                .is_some_and(|(_, t)| indent_of(t) >= body_indent);
+            if !more {
+                break;
+            }
+            body.push((line_origin, String::new()));
+        } else if indent_of(text) >= body_indent {
+            body.push((line_origin, format!("{pad}{}", &text[body_indent..])));
+        } else {
+            break;
+        }
+        j += 1;
+    }
+    (body, j)
+}
+
+/// Rewrites a set of content tabs starting at `i`; returns the next index.
+/// Radio buttons and labels make the tabs switch without JavaScript; each
+/// tab's line starts with a `<div>` so that CommonMark takes it as an HTML
+/// block (the stylesheet lays its children out as the set's).
+fn tab_set(
+    lines: &[(usize, &str)],
+    mut i: usize,
+    out: &mut Vec<(usize, String)>,
+    sets: &mut usize,
+) -> usize {
+    *sets += 1;
+    let set = *sets;
+    let (origin, first) = lines[i];
+    let indent = indent_of(first);
+    let pad = " ".repeat(indent);
+    out.push((origin, format!("{pad}<div class=\"tabbed-set\">")));
+    out.push((origin, String::new()));
+    let mut tabs: Vec<(usize, String, bool, Vec<(usize, String)>)> = Vec::new();
+    loop {
+        let (origin, line) = lines[i];
+        let Some((_, label, selected, _)) = tab(line) else {
+            break;
+        };
+        let (body, next) = body_of(lines, i, indent);
+        tabs.push((origin, label, selected, body));
+        i = next;
+        // The set goes on past blank lines to a tab at the same indent.
+        let mut k = i;
+        while lines.get(k).is_some_and(|(_, t)| t.trim().is_empty()) {
+            k += 1;
+        }
+        match lines.get(k).and_then(|(_, t)| tab(t)) {
+            Some((at, _, _, false)) if at == indent => i = k,
+            _ => break,
+        }
+    }
+    let chosen = tabs.iter().position(|t| t.2).unwrap_or(0);
+    for (n, (origin, label, _, body)) in tabs.iter().enumerate() {
+        let id = format!("tabs-{set}-{}", n + 1);
+        let checked = if n == chosen { " checked" } else { "" };
+        out.push((
+            *origin,
+            format!(
+                "{pad}<div class=\"tabbed-tab\"><input type=\"radio\" class=\"tabbed-input\" name=\"tabs-{set}\" id=\"{id}\"{checked}>\
+                 <label class=\"tabbed-label\" for=\"{id}\">{}</label><div class=\"tabbed-content\">",
+                escape_html(label)
+            ),
+        ));
+        out.push((*origin, String::new()));
+        let borrowed: Vec<(usize, &str)> = body.iter().map(|(o, t)| (*o, t.as_str())).collect();
+        process(&borrowed, out, sets);
+        let last = body.last().map_or(*origin, |(o, _)| *o);
+        out.push((last, String::new()));
+        out.push((last, format!("{pad}</div></div>")));
+        out.push((last, String::new()));
+    }
+    let last = out.last().map_or(origin, |(o, _)| *o);
+    out.push((last, format!("{pad}</div>")));
+    out.push((last, String::new()));
+    i
+}
+
 /// Rewrites `lines` into `out`; returns whether anything was rewritten.
-fn process(lines: &[(usize, &str)], out: &mut Vec<(usize, String)>) -> bool {
+/// `sets` counts the page's tab sets (their radio buttons need names).
+fn process(lines: &[(usize, &str)], out: &mut Vec<(usize, String)>, sets: &mut usize) -> bool {
     let mut changed = false;
     let mut fence: Option<(char, usize)> = None;
     let mut i = 0;
@@ -112,6 +223,11 @@ fn process(lines: &[(usize, &str)], out: &mut Vec<(usize, String)>) -> bool {
                     _ => {}
                 }
             }
+        }
+        if fence.is_none() && tab(line).is_some() {
+            changed = true;
+            i = tab_set(lines, i, out, sets);
+            continue;
         }
         let Some((indent, collapsible, open, kind, title)) =
             opener(line).filter(|_| fence.is_none())
@@ -146,30 +262,9 @@ fn process(lines: &[(usize, &str)], out: &mut Vec<(usize, String)>) -> bool {
         };
         out.push((origin, start));
         out.push((origin, String::new()));
-        // The body: lines indented four more, and blank lines between them.
-        let body_indent = indent + 4;
-        let mut body: Vec<(usize, String)> = Vec::new();
-        let mut j = i + 1;
-        while j < lines.len() {
-            let (line_origin, text) = lines[j];
-            if text.trim().is_empty() {
-                let more = lines[j..]
-                    .iter()
-                    .find(|(_, t)| !t.trim().is_empty())
-                    .is_some_and(|(_, t)| indent_of(t) >= body_indent);
-                if !more {
-                    break;
-                }
-                body.push((line_origin, String::new()));
-            } else if indent_of(text) >= body_indent {
-                body.push((line_origin, format!("{pad}{}", &text[body_indent..])));
-            } else {
-                break;
-            }
-            j += 1;
-        }
+        let (body, j) = body_of(lines, i, indent);
         let borrowed: Vec<(usize, &str)> = body.iter().map(|(o, t)| (*o, t.as_str())).collect();
-        process(&borrowed, out);
+        process(&borrowed, out, sets);
         let last = body.last().map_or(origin, |(o, _)| *o);
         out.push((last, String::new()));
         out.push((last, end));
@@ -224,6 +319,29 @@ mod tests {
         );
         let deep = rewritten.text.lines().position(|l| l == "Deep.").unwrap();
         assert_eq!(rewritten.origin[deep], 4, "Deep. is line 5 of the file");
+    }
+
+    #[test]
+    fn content_tabs_become_radio_buttons_labels_and_panels() {
+        let text = rewritten("=== \"pip\"\n    pip install x\n\n===+ \"uv\"\n    uv add x\n\n===! \"A\"\n    a\n\nAfter.\n");
+        assert_eq!(
+            text.matches("<div class=\"tabbed-set\">").count(),
+            2,
+            "{text}"
+        );
+        assert!(text.contains("name=\"tabs-1\" id=\"tabs-1-1\"><label class=\"tabbed-label\" for=\"tabs-1-1\">pip</label>"), "{text}");
+        assert!(
+            text.contains("id=\"tabs-1-2\" checked>"),
+            "the selected tab: {text}"
+        );
+        assert!(
+            text.contains("id=\"tabs-2-1\" checked>"),
+            "a new set: {text}"
+        );
+        assert!(
+            text.contains("\npip install x\n") && text.ends_with("After.\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ async fn other_tools_fence_attributes_never_make_an_error_page() {
         .filter(|s| s["runnable"] == true)
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(runnable.len(), 3, "{snippets}");
+    assert_eq!(runnable.len(), 4, "{snippets}");
     let events = super::run::run(&app, runnable[0]).await;
     assert_eq!(super::run::output(&events, "stdout"), "hello, reader\n");
 }
@@ -89,4 +89,29 @@ async fn admonitions_render_and_their_code_runs_with_the_files_line_numbers() {
         super::run::output(&events, "stdout"),
         "from inside a note\n"
     );
+}
+
+#[tokio::test]
+async fn content_tabs_are_radio_buttons_and_their_code_runs() {
+    let app = spawn_app(&fixture("foreign-fences")).await;
+    let page = app.page("/", 200).await;
+    assert!(!texts(&page, "main").join(" ").contains("==="));
+    assert_eq!(
+        texts(&page, ".tabbed-set .tabbed-label"),
+        ["pip", "In Python"]
+    );
+    assert_eq!(
+        attributes(&page, ".tabbed-set input[checked]", "id"),
+        ["tabs-1-1"]
+    );
+    assert_eq!(texts(&page, ".tabbed-content pre code").len(), 2);
+    let snippets = app.json("/api/snippets").await;
+    let in_tab = snippets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "print(\"from a tab\")\n")
+        .expect("the block in the tab is a snippet");
+    let events = super::run::run(&app, in_tab["id"].as_str().unwrap()).await;
+    assert_eq!(super::run::output(&events, "stdout"), "from a tab\n");
 }
