@@ -138,6 +138,9 @@ fn body_of(lines: &[(usize, &str)], i: usize, indent: usize) -> (Vec<(usize, Str
     (body, j)
 }
 
+/// One tab of a set: its opener's line, label, whether selected, and body.
+type Tab = (usize, String, bool, Vec<(usize, String)>);
+
 /// Rewrites a set of content tabs starting at `i`; returns the next index.
 /// Radio buttons and labels make the tabs switch without JavaScript; each
 /// tab's line starts with a `<div>` so that CommonMark takes it as an HTML
@@ -155,7 +158,7 @@ fn tab_set(
     let pad = " ".repeat(indent);
     out.push((origin, format!("{pad}<div class=\"tabbed-set\">")));
     out.push((origin, String::new()));
-    let mut tabs: Vec<(usize, String, bool, Vec<(usize, String)>)> = Vec::new();
+    let mut tabs: Vec<Tab> = Vec::new();
     loop {
         let (origin, line) = lines[i];
         let Some((_, label, selected, _)) = tab(line) else {
