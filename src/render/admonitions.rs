@@ -13,7 +13,9 @@
 //! `???` makes a `<details>` (closed), `???+` one that starts open, and
 //! `""` as the title leaves the title out. Content tabs (`=== "Label"`,
 //! consecutive ones a set, `===+` the one selected, `===!` a new set)
-//! become radio buttons, labels and panels that switch without JavaScript. The body is the following lines
+//! become radio buttons, labels and panels that switch without JavaScript.
+//! A `[TOC]` line (Python-Markdown's contents marker) is dropped: the page
+//! shows its contents beside the text already. The body is the following lines
 //! indented by four more spaces; it is taken out of its indentation, so code
 //! in it is a normal block (runnable too), and admonitions nest. Lines in
 //! fenced code are left alone. The rewrite keeps, for each of its lines, the
@@ -29,7 +31,10 @@ pub struct Rewritten {
 
 /// `None` when `markdown` has no admonition (the common case: no copy).
 pub fn rewrite(markdown: &str) -> Option<Rewritten> {
-    if !markdown.contains("!!!") && !markdown.contains("???") && !markdown.contains("===") {
+    if !["!!!", "???", "===", "[TOC]"]
+        .iter()
+        .any(|m| markdown.contains(m))
+    {
         return None;
     }
     let lines: Vec<(usize, &str)> = markdown.lines().enumerate().collect();
@@ -227,6 +232,14 @@ fn process(lines: &[(usize, &str)], out: &mut Vec<(usize, String)>, sets: &mut u
                 }
             }
         }
+        if fence.is_none() && line.trim() == "[TOC]" {
+            // Python-Markdown's table of contents marker: rundocs shows
+            // the page's contents beside it already.
+            changed = true;
+            out.push((origin, String::new()));
+            i += 1;
+            continue;
+        }
         if fence.is_none() && tab(line).is_some() {
             changed = true;
             i = tab_set(lines, i, out, sets);
@@ -345,6 +358,12 @@ mod tests {
             text.contains("\npip install x\n") && text.ends_with("After.\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn toc_markers_are_dropped_outside_code() {
+        let text = rewritten("[TOC]\n\nText.\n\n```text\n[TOC]\n```\n");
+        assert_eq!(text, "\n\nText.\n\n```text\n[TOC]\n```\n");
     }
 
     #[test]

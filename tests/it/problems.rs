@@ -96,6 +96,9 @@ async fn content_tabs_are_radio_buttons_and_their_code_runs() {
     let app = spawn_app(&fixture("foreign-fences")).await;
     let page = app.page("/", 200).await;
     assert!(!texts(&page, "main").join(" ").contains("==="));
+    assert!(!texts(&page, "main").join(" ").contains("[TOC]"));
+    assert_eq!(texts(&page, "dl dt"), ["Term"]);
+    assert_eq!(texts(&page, "dl dd"), ["Its definition."]);
     assert_eq!(
         texts(&page, ".tabbed-set .tabbed-label"),
         ["pip", "In Python"]
