@@ -31,6 +31,7 @@ builds on (``_rundocs_guards``, ``_rundocs_streams``, ``_rundocs_state``,
 
 import _thread
 import _rundocs_display
+import _rundocs_tracebacks
 import _rundocs_venv
 import builtins
 import gc
@@ -706,27 +707,13 @@ def describe_error(exc, filenames):
     traceback text, line and filename.
     The line is the innermost one inside the run's own blocks."""
     text = _rundocs_main.format_exception(exc)
-    line = filename = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename in filenames:
-            line, filename = tb.tb_lineno, tb.tb_frame.f_code.co_filename
-        tb = tb.tb_next
-    if isinstance(exc, SyntaxError) and exc.filename in filenames:
-        line, filename = exc.lineno, exc.filename
+    line, filename = _rundocs_tracebacks.location_in(exc, filenames)
     return types.SimpleNamespace(kind=type(exc).__name__, message=str(exc), traceback=text,
                                  line=line, filename=filename)
 
 
-def exit_code(exc):
-    """What ``SystemExit`` asks for, as the interpreter handles it at the top
-    level: the process exit ``code`` and ``text`` to print to stderr."""
-    code = exc.code
-    if code is None:
-        return types.SimpleNamespace(code=0, text=None)
-    if isinstance(code, int):
-        return types.SimpleNamespace(code=code, text=None)
-    return types.SimpleNamespace(code=1, text=str(code) + "\n")
+# What ``SystemExit`` asks for (the Rust side calls it here).
+exit_code = _rundocs_tracebacks.exit_code
 
 
 # Threads that outlived their run (interrupted, but maybe still going).

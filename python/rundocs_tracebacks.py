@@ -1,7 +1,10 @@
 """Tracebacks as the interpreter prints them (module ``_rundocs_tracebacks``),
-shared by thread mode and process mode's children."""
+shared by thread mode and process mode's children, with the rest of what
+the interpreter does with an exception that ends a script: where in the
+script it was raised, and the exit status ``SystemExit`` asks for."""
 import sys
 import traceback
+import types
 
 
 def format_exception(exc, print_natively, hidden_files=()):
@@ -19,6 +22,31 @@ def format_exception(exc, print_natively, hidden_files=()):
     if hint and not str(report).endswith(hint):
         report._str = str(report) + hint
     return "".join(report.format())
+
+
+def exit_code(exc):
+    """What ``SystemExit`` asks for, as the interpreter handles it at the top
+    level: the process exit ``code`` and ``text`` to print to stderr."""
+    code = exc.code
+    if code is None:
+        return types.SimpleNamespace(code=0, text=None)
+    if isinstance(code, int):
+        return types.SimpleNamespace(code=code, text=None)
+    return types.SimpleNamespace(code=1, text=str(code) + "\n")
+
+
+def location_in(exc, filenames):
+    """``(line, filename)`` of the innermost frame of ``exc`` inside one of
+    ``filenames`` (a syntax error's own position in one), or ``(None, None)``."""
+    line = filename = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename in filenames:
+            line, filename = tb.tb_lineno, tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    if isinstance(exc, SyntaxError) and exc.filename in filenames:
+        line, filename = exc.lineno, exc.filename
+    return line, filename
 
 
 def _hide_frames(report, hidden_files):

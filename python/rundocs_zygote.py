@@ -453,7 +453,10 @@ class Child:
     def failed(self, exc):
         """Records what escaped the code, as the interpreter handles it at exit."""
         if isinstance(exc, SystemExit):
-            self.outcome = {"status": "exit", "exit_code": _exit_code(exc)}
+            status = _rundocs_tracebacks.exit_code(exc)
+            if status.text:
+                sys.stderr.write(status.text)
+            self.outcome = {"status": "exit", "exit_code": int(status.code)}
         elif sys.excepthook is not sys.__excepthook__ or os.getpid() != self.pid:
             # A forked process prints its traceback as python3's child would.
             sys.excepthook(type(exc), exc, exc.__traceback__)
@@ -490,17 +493,6 @@ class Child:
         return 1 if status == "error" else 0
 
 
-def _exit_code(exc):
-    """What ``SystemExit`` asks for, as the interpreter handles it at exit."""
-    code = exc.code
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return int(code)
-    print(code, file=sys.stderr)
-    return 1
-
-
 def _print_natively(exc):
     """What the C printer prints for ``exc``."""
     printed = io.StringIO()
@@ -517,13 +509,6 @@ def _describe(exc, filenames):
     interpreter prints it (without this module's frames: a syntax error is
     raised by ``Child.compile``)."""
     text = _rundocs_tracebacks.format_exception(exc, _print_natively, ("rundocs_zygote.py",))
-    line = filename = None
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename in filenames:
-            line, filename = tb.tb_lineno, tb.tb_frame.f_code.co_filename
-        tb = tb.tb_next
-    if isinstance(exc, SyntaxError) and exc.filename in filenames:
-        line, filename = exc.lineno, exc.filename
+    line, filename = _rundocs_tracebacks.location_in(exc, filenames)
     return {"type": type(exc).__name__, "message": str(exc), "traceback": text,
             "line": line, "snippet_id": filenames.get(filename)}

@@ -72,7 +72,8 @@ pub fn run(
             failed += 1;
         }
     }
-    let mut recordings: BTreeMap<String, Vec<record::Recording>> = BTreeMap::new();
+    // By page; each page's file is looked up once, when writing.
+    let mut recordings: BTreeMap<&str, Vec<record::Recording>> = BTreeMap::new();
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()?;
@@ -92,16 +93,14 @@ pub fn run(
                 passed: true,
                 details: None,
             };
-            if let Some(file) = snapshot.source_file(&snippet.page) {
-                recordings
-                    .entry(file.to_string())
-                    .or_default()
-                    .push(record::Recording {
-                        fence_line: snippet.line,
-                        block: snippet.index + 1,
-                        pieces,
-                    });
-            }
+            recordings
+                .entry(&snippet.page)
+                .or_default()
+                .push(record::Recording {
+                    fence_line: snippet.line,
+                    block: snippet.index + 1,
+                    pieces,
+                });
         }
         let label = if verdict.passed { "ok  " } else { "FAIL" };
         writeln!(
@@ -128,7 +127,10 @@ pub fn run(
     if let Some(root) = content_root.filter(|_| record) {
         let mut blocks = 0;
         let mut files = 0;
-        for (file, recorded) in &recordings {
+        for (page, recorded) in &recordings {
+            let Some(file) = snapshot.source_file(page) else {
+                continue;
+            };
             let changed = record::write(&root.join(file), recorded)?;
             if changed > 0 {
                 writeln!(out, "wrote {changed} output block(s) in {file}")?;

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use base64ct::{Base64, Encoding};
 
+use crate::content::fence::{fence_line, FenceLine};
+
 /// One piece of a run's output, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
@@ -29,13 +31,11 @@ pub enum Piece {
 /// The extension for an image MIME type rundocs shows, and its bytes from
 /// the display's value (base64, or text for SVG).
 pub fn image_piece(mime: &str, value: &str, alt: &str) -> Option<Piece> {
-    let (extension, bytes) = match mime {
-        "image/svg+xml" => ("svg", value.as_bytes().to_vec()),
-        "image/png" => ("png", Base64::decode_vec(value).ok()?),
-        "image/jpeg" => ("jpg", Base64::decode_vec(value).ok()?),
-        "image/gif" => ("gif", Base64::decode_vec(value).ok()?),
-        "image/webp" => ("webp", Base64::decode_vec(value).ok()?),
-        _ => return None,
+    let extension = crate::runtime::display::image_extension(mime)?;
+    let bytes = if extension == "svg" {
+        value.as_bytes().to_vec()
+    } else {
+        Base64::decode_vec(value).ok()?
     };
     Some(Piece::Image {
         extension,
@@ -123,15 +123,6 @@ fn write_atomically(file: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::rename(&temporary, file).with_context(|| format!("cannot replace {}", file.display()))
 }
 
-/// An opening or closing code fence: indentation, fence character, length, info.
-fn fence(line: &str) -> Option<(usize, char, usize, &str)> {
-    let indent = line.len() - line.trim_start_matches(' ').len();
-    let rest = &line[indent..];
-    let marker = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
-    let length = rest.len() - rest.trim_start_matches(marker).len();
-    (length >= 3).then(|| (indent, marker, length, rest[length..].trim()))
-}
-
 /// The markdown `text` with each `(fence line, output)` written in;
 /// returns it and how many blocks changed.
 pub fn with_outputs(text: &str, outputs: &[(usize, String)]) -> Result<(String, usize), String> {
@@ -140,29 +131,28 @@ pub fn with_outputs(text: &str, outputs: &[(usize, String)]) -> Result<(String, 
     // From the bottom up, so earlier line numbers stay right.
     sorted.sort_by_key(|output| std::cmp::Reverse(output.0));
     let mut changed = 0;
-    for (fence_line, output) in sorted {
-        let open = fence_line - 1;
-        let (indent, marker, length, _) = lines
+    for (opening_line, output) in sorted {
+        let open = opening_line - 1;
+        let opening = lines
             .get(open)
-            .and_then(|line| fence(line))
-            .ok_or_else(|| format!("line {fence_line} is not the start of a code block"))?;
-        let close = closing(&lines, open + 1, marker, length)
-            .ok_or_else(|| format!("the code block at line {fence_line} is not closed"))?;
+            .and_then(|line| fence_line(line))
+            .ok_or_else(|| format!("line {opening_line} is not the start of a code block"))?;
+        let indent = opening.indent;
+        let close = closing(&lines, open + 1, &opening)
+            .ok_or_else(|| format!("the code block at line {opening_line} is not closed"))?;
         let mut next = close + 1;
         while lines.get(next).is_some_and(|l| l.trim().is_empty()) {
             next += 1;
         }
         let existing = lines
             .get(next)
-            .and_then(|line| fence(line))
-            .filter(|(_, _, _, info)| info.split_whitespace().next() == Some("output"))
-            .and_then(|(_, marker, length, _)| {
-                closing(&lines, next + 1, marker, length).map(|end| (next, end))
-            });
+            .and_then(|line| fence_line(line))
+            .filter(|fence| fence.info.split_whitespace().next() == Some("output"))
+            .and_then(|fence| closing(&lines, next + 1, &fence).map(|end| (next, end)));
         let pad = " ".repeat(indent);
         let longest_run = output
             .lines()
-            .filter_map(|l| fence(l.trim_start()).map(|(_, _, n, _)| n))
+            .filter_map(|l| fence_line(l.trim_start()).map(|fence| fence.length))
             .max()
             .unwrap_or(0);
         let ticks = "`".repeat(longest_run.max(2) + 1);
@@ -198,12 +188,9 @@ pub fn with_outputs(text: &str, outputs: &[(usize, String)]) -> Result<(String, 
     Ok((text_out, changed))
 }
 
-/// The line closing a block opened with `length` × `marker`.
-fn closing(lines: &[String], from: usize, marker: char, length: usize) -> Option<usize> {
-    (from..lines.len()).find(|&i| {
-        fence(&lines[i])
-            .is_some_and(|(_, m, n, info)| m == marker && n >= length && info.is_empty())
-    })
+/// The line closing the block `open` opened.
+fn closing(lines: &[String], from: usize, open: &FenceLine<'_>) -> Option<usize> {
+    (from..lines.len()).find(|&i| fence_line(&lines[i]).is_some_and(|line| line.closes(open)))
 }
 
 #[cfg(test)]

@@ -41,6 +41,41 @@ pub enum Fence {
     },
 }
 
+/// A line that opens or closes a fenced code block, as line-based passes
+/// over the markdown (admonitions, `check --record`) find them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FenceLine<'a> {
+    /// Spaces before the fence.
+    pub indent: usize,
+    /// `` ` `` or `~`.
+    pub marker: char,
+    /// How many of them (3 or more).
+    pub length: usize,
+    /// The info string after them, trimmed.
+    pub info: &'a str,
+}
+
+impl FenceLine<'_> {
+    /// Whether this line closes a block `open` opened.
+    pub fn closes(&self, open: &FenceLine<'_>) -> bool {
+        self.marker == open.marker && self.length >= open.length && self.info.is_empty()
+    }
+}
+
+/// `line` as a code fence, if it is one.
+pub fn fence_line(line: &str) -> Option<FenceLine<'_>> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let rest = &line[indent..];
+    let marker = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let length = rest.len() - rest.trim_start_matches(marker).len();
+    (length >= 3).then(|| FenceLine {
+        indent,
+        marker,
+        length,
+        info: rest[length..].trim(),
+    })
+}
+
 /// Attributes of a Python block.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PythonAttributes {

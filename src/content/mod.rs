@@ -74,7 +74,17 @@ pub struct LoadedSite {
     pub pages: Vec<SourcePage>,
     pub problems: Vec<ContentProblem>,
     /// Images (relative path → bytes) that pages show: served at their path.
-    pub images: Vec<(String, Vec<u8>)>,
+    pub images: Vec<(String, ContentImage)>,
+}
+
+/// Where an image of the content is: read when it is asked for, not with
+/// every rebuild of the site.
+#[derive(Debug, Clone)]
+pub enum ContentImage {
+    /// A file of the content folder.
+    File(std::path::PathBuf),
+    /// One of the bundled write-ups' own.
+    Bundled(std::borrow::Cow<'static, [u8]>),
 }
 
 /// The file types served from the content folder besides pages.
@@ -95,19 +105,12 @@ pub fn is_image(file: &str) -> bool {
 /// Reads every page of `source`. Drafts are left out unless `include_drafts`.
 /// Fails only when the source as a whole cannot be read.
 pub fn load(source: &ContentSource, include_drafts: bool) -> anyhow::Result<LoadedSite> {
-    let files = match source {
-        ContentSource::Dir(root) => read_dir(root)?,
-        ContentSource::Bundled => read_bundled(),
-    };
     let mut site = LoadedSite::default();
+    let files = match source {
+        ContentSource::Dir(root) => read_dir(root, &mut site.images)?,
+        ContentSource::Bundled => read_bundled(&mut site.images),
+    };
     for (file, bytes) in files {
-        if is_image(&file) {
-            match bytes {
-                Ok(bytes) => site.images.push((file, bytes)),
-                Err(error) => tracing::warn!(%file, %error, "image left out"),
-            }
-            continue;
-        }
         let Some(url_path) = url_path_for(&file) else {
             continue;
         };
@@ -126,11 +129,11 @@ pub fn load(source: &ContentSource, include_drafts: bool) -> anyhow::Result<Load
     Ok(site)
 }
 
-/// `(relative path, bytes or read error)` for every `.md` file (and image)
-/// under `root`, sorted.
+/// `(relative path, bytes or read error)` for every `.md` file under
+/// `root`, sorted; its images go to `images`.
 type RawFile = (String, Result<Vec<u8>, String>);
 
-fn read_dir(root: &Path) -> anyhow::Result<Vec<RawFile>> {
+fn read_dir(root: &Path, images: &mut Vec<(String, ContentImage)>) -> anyhow::Result<Vec<RawFile>> {
     let mut files = Vec::new();
     let walker = walkdir::WalkDir::new(root)
         .sort_by_file_name()
@@ -169,22 +172,31 @@ fn read_dir(root: &Path) -> anyhow::Result<Vec<RawFile>> {
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
+        if image {
+            images.push((file, ContentImage::File(path.to_path_buf())));
+            continue;
+        }
         let bytes = std::fs::read(path).map_err(|e| format!("cannot read the file: {e}"));
         files.push((file, bytes));
     }
     Ok(files)
 }
 
-fn read_bundled() -> Vec<RawFile> {
+fn read_bundled(images: &mut Vec<(String, ContentImage)>) -> Vec<RawFile> {
     let mut names: Vec<_> = BundledContent::iter().collect();
     names.sort();
-    names
-        .into_iter()
-        .filter_map(|name| {
-            let file = BundledContent::get(&name)?;
-            Some((name.into_owned(), Ok(file.data.into_owned())))
-        })
-        .collect()
+    let mut files = Vec::new();
+    for name in names {
+        let Some(file) = BundledContent::get(&name) else {
+            continue;
+        };
+        if is_image(&name) {
+            images.push((name.into_owned(), ContentImage::Bundled(file.data)));
+        } else {
+            files.push((name.into_owned(), Ok(file.data.into_owned())));
+        }
+    }
+    files
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {

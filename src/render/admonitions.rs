@@ -20,6 +20,7 @@
 //! in it is a normal block (runnable too), and admonitions nest. Lines in
 //! fenced code are left alone. The rewrite keeps, for each of its lines, the
 //! line it came from, so errors and blocks keep the line numbers of the file.
+use crate::content::fence::{fence_line, FenceLine};
 use crate::util::escape_html;
 
 /// The rewritten markdown and, for each of its lines, the 0-based line of
@@ -212,24 +213,16 @@ fn tab_set(
 /// `sets` counts the page's tab sets (their radio buttons need names).
 fn process(lines: &[(usize, &str)], out: &mut Vec<(usize, String)>, sets: &mut usize) -> bool {
     let mut changed = false;
-    let mut fence: Option<(char, usize)> = None;
+    // The fence of the code block the line is in, if any.
+    let mut fence: Option<FenceLine<'_>> = None;
     let mut i = 0;
     while i < lines.len() {
         let (origin, line) = lines[i];
-        let trimmed = line.trim_start();
-        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~');
-        if let Some(marker) = marker {
-            let run = trimmed.len() - trimmed.trim_start_matches(marker).len();
-            if run >= 3 {
-                match fence {
-                    None => fence = Some((marker, run)),
-                    Some((open, length))
-                        if open == marker && run >= length && trimmed[run..].trim().is_empty() =>
-                    {
-                        fence = None
-                    }
-                    _ => {}
-                }
+        if let Some(found) = fence_line(line) {
+            match &fence {
+                None => fence = Some(found),
+                Some(open) if found.closes(open) => fence = None,
+                Some(_) => {}
             }
         }
         if fence.is_none() && line.trim() == "[TOC]" {

@@ -25,7 +25,7 @@ use super::templates::{
     NotFoundTemplate, PageTemplate, SplitPage,
 };
 use crate::config::{Config, MAX_TIMEOUT_S};
-use crate::content::{self, ContentProblem, Snippet, SourcePage};
+use crate::content::{self, ContentImage, ContentProblem, Snippet, SourcePage};
 use crate::search::{PendingIndex, SearchSection};
 use crate::util::{hex_prefix, return_free_memory_to_the_system};
 
@@ -59,7 +59,7 @@ pub struct Snapshot {
     /// Built on a thread of its own after the pages: pages serve at once.
     search: Arc<PendingIndex>,
     /// Images of the content folder, by relative path.
-    images: HashMap<String, Bytes>,
+    images: HashMap<String, ContentImage>,
 }
 
 /// A page rendered from markdown, before it goes into a template.
@@ -81,11 +81,7 @@ impl Snapshot {
         let loaded =
             content::load(&config.content, config.drafts).context("cannot load the content")?;
         let mut problems = loaded.problems;
-        let images = loaded
-            .images
-            .into_iter()
-            .map(|(file, bytes)| (file, Bytes::from(bytes)))
-            .collect();
+        let images = loaded.images.into_iter().collect();
         let mut built = render_pages(loaded.pages, config, &mut problems);
         let broken = restore_last_good_versions(&problems, previous, config, &mut built);
 
@@ -144,7 +140,7 @@ impl Snapshot {
     }
 
     /// The image of the content folder at `path` (relative, `/`-separated).
-    pub fn image(&self, path: &str) -> Option<&Bytes> {
+    pub fn image(&self, path: &str) -> Option<&ContentImage> {
         self.images.get(path)
     }
 

@@ -66,18 +66,35 @@ struct RawBundle {
     metadata: Map<String, Value>,
 }
 
-const RASTER_TYPES: [(&str, &[u8]); 4] = [
-    ("image/png", b"\x89PNG\r\n\x1a\n"),
-    ("image/jpeg", b"\xff\xd8\xff"),
-    ("image/gif", b"GIF8"),
-    ("image/webp", b"RIFF"),
+/// The raster images shown: MIME type, how the file starts, file extension.
+const RASTER_TYPES: [(&str, &[u8], &str); 4] = [
+    ("image/png", b"\x89PNG\r\n\x1a\n", "png"),
+    ("image/jpeg", b"\xff\xd8\xff", "jpg"),
+    ("image/gif", b"GIF8", "gif"),
+    ("image/webp", b"RIFF", "webp"),
 ];
+
+/// The file extension for an image type a display may hold.
+pub fn image_extension(mime: &str) -> Option<&'static str> {
+    if mime == "image/svg+xml" {
+        return Some("svg");
+    }
+    RASTER_TYPES
+        .iter()
+        .find(|(known, _, _)| *known == mime)
+        .map(|(_, _, extension)| *extension)
+}
+
+/// The longest bundle JSON worth parsing for an item `limit` bytes long:
+/// past it the item could never fit (the JSON is a little larger than what
+/// it holds, escapes aside).
+pub fn longest_json(limit: usize) -> usize {
+    limit.saturating_mul(2).max(1 << 16)
+}
 
 /// Cleans the bundle in `json`; `limit` is the most one item may take.
 pub fn clean(json: &str, limit: usize) -> Result<Display, Refused> {
-    // Refuse before parsing what could never fit (the JSON is a little
-    // larger than what it holds, escapes aside).
-    if json.len() > limit.saturating_mul(2).max(1 << 16) {
+    if json.len() > longest_json(limit) {
         return Err(Refused::TooLarge {
             bytes: json.len(),
             limit,
@@ -124,7 +141,7 @@ fn clean_one<'m>(mime: &'m str, text: &str) -> Option<(&'m str, String)> {
         "text/markdown" => Some((mime, sanitize_html(&markdown_to_html(text)))),
         "image/svg+xml" => text.contains("<svg").then(|| (mime, text.to_string())),
         _ => {
-            let (_, magic) = RASTER_TYPES.iter().find(|(m, _)| *m == mime)?;
+            let (_, magic, _) = RASTER_TYPES.iter().find(|(m, _, _)| *m == mime)?;
             let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
             let bytes = Base64::decode_vec(&compact).ok()?;
             bytes.starts_with(magic).then_some((mime, compact))
@@ -189,7 +206,7 @@ fn keep_url(element: &str, attribute: &str, value: &str) -> bool {
         ("img", "src") => {
             RASTER_TYPES
                 .iter()
-                .any(|(mime, _)| lower.starts_with(&format!("data:{mime};base64,")))
+                .any(|(mime, _, _)| lower.starts_with(&format!("data:{mime};base64,")))
                 || lower.starts_with("data:image/svg+xml")
         }
         (_, "href" | "cite") => !lower.starts_with("data:"),

@@ -98,6 +98,20 @@ pub struct RunEnd {
     pub message: Option<String>,
 }
 
+impl RunEnd {
+    /// A run that never started, with why for the reader.
+    pub fn rejected(message: String) -> RunEnd {
+        RunEnd {
+            status: EndStatus::Rejected,
+            duration_ms: 0.0,
+            gil_wait_ms: 0.0,
+            error: None,
+            exit_code: None,
+            message: Some(message),
+        }
+    }
+}
+
 /// Everything a run reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunEvent {

@@ -56,6 +56,32 @@ pub struct OutputCaps {
     pub display_bytes: usize,
 }
 
+/// Charges `text` of `stream` to `written` (the run's bytes so far) and
+/// pushes it. Returns false when it took the run over its cap: what fitted
+/// and the marker are pushed (once); the caller stops the run.
+pub fn push_text(
+    stream: OutputStream,
+    text: &str,
+    cap_bytes: usize,
+    written: &AtomicUsize,
+    state: &RunState,
+) -> bool {
+    let before = written.fetch_add(text.len(), Ordering::Relaxed);
+    if before + text.len() <= cap_bytes {
+        state.push_output(stream, text);
+        return true;
+    }
+    if before < cap_bytes {
+        let mut allowed = cap_bytes - before;
+        while !text.is_char_boundary(allowed) {
+            allowed -= 1;
+        }
+        state.push_output(stream, &text[..allowed]);
+        state.push_output(stream, &limit_marker(cap_bytes));
+    }
+    false
+}
+
 /// Cleans the display in `json`, charges it to `written` (the run's bytes
 /// so far) and pushes it, or a line saying why it was left out. Returns
 /// false when it took the run over its cap (the marker is pushed; the caller
@@ -161,19 +187,14 @@ impl OutputSink {
         } else {
             OutputStream::Stdout
         };
-        let before = self.written.fetch_add(text.len(), Ordering::Relaxed);
-        if before + text.len() <= self.caps.total_bytes {
-            self.state.push_output(stream, text);
+        if push_text(
+            stream,
+            text,
+            self.caps.total_bytes,
+            &self.written,
+            &self.state,
+        ) {
             return Ok(());
-        }
-        if before < self.caps.total_bytes {
-            let mut allowed = self.caps.total_bytes - before;
-            while !text.is_char_boundary(allowed) {
-                allowed -= 1;
-            }
-            self.state.push_output(stream, &text[..allowed]);
-            self.state
-                .push_output(stream, &limit_marker(self.caps.total_bytes));
         }
         if self.state.request_stop(StopReason::OutputLimit) {
             let _ = self.canceller.send(CancelCommand::Stop(self.state.clone()));

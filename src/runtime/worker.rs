@@ -143,17 +143,10 @@ fn run_job(context: &WorkerContext, ident: u64, job: Job) {
         stopped_end(reason, 0.0, 0.0, job.timeout)
     } else if left_running >= MAX_THREADS_LEFT_RUNNING {
         state.set_phase(Phase::Ended);
-        RunEnd {
-            status: EndStatus::Rejected,
-            duration_ms: 0.0,
-            gil_wait_ms: 0.0,
-            error: None,
-            exit_code: None,
-            message: Some(format!(
-                "Earlier examples left {left_running} threads running that would not stop, \
-                 the most this server allows; no example runs until they end or the server restarts."
-            )),
-        }
+        RunEnd::rejected(format!(
+            "Earlier examples left {left_running} threads running that would not stop, \
+             the most this server allows; no example runs until they end or the server restarts."
+        ))
     } else {
         let budget = (job.memory_limit_bytes > 0 && memory::is_installed())
             .then(|| Arc::new(MemoryBudget::new(job.memory_limit_bytes)));

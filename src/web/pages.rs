@@ -3,9 +3,11 @@ use actix_web::http::header::{self, EntityTag, IfNoneMatch};
 use std::borrow::Cow;
 
 use actix_web::http::{Method, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use super::AppState;
+use crate::content::ContentImage;
 use crate::render::{ServedPage, Snapshot};
 
 /// `GET /`.
@@ -31,7 +33,24 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
         return respond(&request, &snapshot, page);
     }
     if let Some(image) = snapshot.image(path) {
-        return image_response(path, image.clone());
+        let bytes = match image.clone() {
+            ContentImage::Bundled(Cow::Borrowed(data)) => Some(Bytes::from_static(data)),
+            ContentImage::Bundled(Cow::Owned(data)) => Some(Bytes::from(data)),
+            // Read off the async threads; gone (or grown past the limit)
+            // since the last rebuild: 404.
+            ContentImage::File(file) => web::block(move || {
+                std::fs::read(file)
+                    .ok()
+                    .filter(|bytes| bytes.len() as u64 <= crate::content::MAX_IMAGE_BYTES)
+            })
+            .await
+            .ok()
+            .flatten()
+            .map(Bytes::from),
+        };
+        if let Some(bytes) = bytes {
+            return image_response(path, bytes);
+        }
     }
     let canonical = path.trim_end_matches('/');
     let canonical = canonical.strip_suffix(".md").unwrap_or(canonical);
@@ -49,7 +68,7 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
 
 /// An image of the content folder. An SVG opened on its own gets a policy
 /// that lets nothing in it run or load.
-fn image_response(path: &str, bytes: actix_web::web::Bytes) -> HttpResponse {
+fn image_response(path: &str, bytes: Bytes) -> HttpResponse {
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     let mut response = HttpResponse::Ok();
     response

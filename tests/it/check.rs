@@ -145,6 +145,7 @@ async fn a_recorded_image_shows_in_the_page_for_readers_without_a_server() {
     super::helpers::copy_dir(&fixture("check-record"), dir.path());
     let (_, text) = check(&["--content", dir.path().to_str().unwrap(), "--record"]);
     assert!(text.contains("wrote 4"), "{text}");
+    std::fs::write(dir.path().join("guide/notes.txt"), "not served").unwrap();
     let app = super::helpers::spawn_app(dir.path()).await;
     let page = app.page("/guide/page", 200).await;
     let sources = super::helpers::attributes(&page, ".recorded-output img.recorded-image", "src");
@@ -155,8 +156,8 @@ async fn a_recorded_image_shows_in_the_page_for_readers_without_a_server() {
     assert_eq!(image.status(), 200);
     assert_eq!(image.headers()["content-type"], "image/png");
     assert!(image.bytes().await.unwrap().starts_with(b"\x89PNG"));
-    // Only images are served from the content folder, never its files.
-    assert_eq!(app.get("/guide/page.md.rundocs-tmp").await.status(), 404);
+    // Only images are served from the content folder, never its other files.
+    assert_eq!(app.get("/guide/notes.txt").await.status(), 404);
 }
 
 #[test]

@@ -441,16 +441,9 @@ fn run_job(shared: &Shared, metrics: &RunMetrics, job: ProcessJob) {
         }
         Err(error) => {
             tracing::error!("process mode: cannot start a run: {error}");
-            state.push(RunEvent::End(RunEnd {
-                status: EndStatus::Rejected,
-                duration_ms: 0.0,
-                gil_wait_ms: 0.0,
-                error: None,
-                exit_code: None,
-                message: Some(format!(
-                    "The server could not start a sandboxed process for this run ({error}); try again in a moment."
-                )),
-            }));
+            state.push(RunEvent::End(RunEnd::rejected(format!(
+                "The server could not start a sandboxed process for this run ({error}); try again in a moment."
+            ))));
             EndStatus::Rejected
         }
     };

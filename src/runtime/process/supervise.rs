@@ -2,7 +2,7 @@
 //! events, stop it (a `SIGKILL` to its process group) at the deadline, on
 //! Stop or past the output cap, and end it in exactly one state.
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use super::wait_readable;
 use super::zygote::{ExitReport, ReadyChild};
-use crate::runtime::display::Refused;
+use crate::runtime::display::{self, Refused};
 use crate::runtime::events::{EndStatus, OutputStream, RunEnd, RunError, RunEvent};
-use crate::runtime::output::{left_out_marker, limit_marker, push_display, OutputCaps};
+use crate::runtime::output::{left_out_marker, push_display, push_text, OutputCaps};
 use crate::runtime::run_state::{RunState, StopReason};
 use crate::runtime::worker::{stopped_end, Block};
 
@@ -252,8 +252,8 @@ impl Reports {
             partial: Vec::new(),
             displays: Default::default(),
             outcome: None,
-            // As `display::clean` refuses early.
-            max_line: display_cap_bytes.saturating_mul(2).max(1 << 16) + 64,
+            // With room for the line's prefix (`D <count> <count> `).
+            max_line: display::longest_json(display_cap_bytes) + 64,
             skipping: None,
         }
     }
@@ -361,20 +361,10 @@ impl Output<'_> {
         if self.state.stop_reason() == Some(StopReason::OutputLimit) {
             return;
         }
-        let before = self.written.fetch_add(text.len(), Ordering::Relaxed);
         let cap = self.caps.total_bytes;
-        if before + text.len() <= cap {
-            self.state.push_output(pipe.stream, &text);
-            return;
+        if !push_text(pipe.stream, &text, cap, &self.written, self.state) {
+            self.state.request_stop(StopReason::OutputLimit);
         }
-        if before < cap {
-            let mut allowed = cap - before;
-            while !text.is_char_boundary(allowed) {
-                allowed -= 1;
-            }
-            self.state.push_output(pipe.stream, &text[..allowed]);
-        }
-        self.over_cap();
     }
 
     fn display(&mut self, display: &PendingDisplay) {
@@ -391,15 +381,7 @@ impl Output<'_> {
             return;
         };
         if !push_display(json, self.caps, &self.written, self.state) {
-            self.over_cap();
-        }
-    }
-
-    /// Past the cap: a marker (once) and the run stops.
-    fn over_cap(&mut self) {
-        if self.state.request_stop(StopReason::OutputLimit) {
-            self.state
-                .push_output(OutputStream::Stdout, &limit_marker(self.caps.total_bytes));
+            self.state.request_stop(StopReason::OutputLimit);
         }
     }
 }
