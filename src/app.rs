@@ -138,6 +138,20 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     );
     let config = Arc::new(config);
     let assets = Arc::new(AssetTable::build(&config.base_path));
+    if let Some(project) = &config.mkdocs {
+        tracing::info!(
+            config = %project.file.display(),
+            docs = %project.docs_dir.display(),
+            nav = project.nav.is_some(),
+            "serving an mkdocs project"
+        );
+        if !project.ignored_keys.is_empty() {
+            tracing::info!(
+                keys = project.ignored_keys.join(", "),
+                "mkdocs settings for its own build, not used here"
+            );
+        }
+    }
     let first = Snapshot::build(&config, &assets.urls, None)?;
     first.log_new_problems(None);
     tracing::info!(
@@ -183,6 +197,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         App::new()
             .wrap(middleware::from_fn(web::access::guard))
             .wrap(middleware::from_fn(web::request_shape::refuse_misshapen))
+            .wrap(middleware::from_fn(web::reserved::route_version_1_paths))
             .wrap(middleware::Compress::default())
             .wrap(
                 middleware::DefaultHeaders::new()

@@ -260,6 +260,9 @@ pub struct Config {
     pub base_path: String,
     pub run: RunConfig,
     pub access: AccessConfig,
+    /// The mkdocs project the content folder is, if it holds `mkdocs.yml`
+    /// (then `content` is its `docs_dir`).
+    pub mkdocs: Option<crate::content::mkdocs::MkdocsProject>,
     /// The `rundocs` binary process mode starts as its warm interpreter:
     /// this program itself, unless something embeds rundocs (a test binary
     /// does) and names the real one. Not a configuration key.
@@ -274,7 +277,16 @@ impl Default for Config {
     }
 }
 
+/// The path every route of rundocs itself is under, below the base path;
+/// content cannot take it (see `web::reserved`).
+pub const INTERNAL_PREFIX: &str = "/_rundocs";
+
 impl Config {
+    /// Where rundocs' own routes start: the base path and [`INTERNAL_PREFIX`].
+    pub fn routes_base(&self) -> String {
+        format!("{}{INTERNAL_PREFIX}", self.base_path)
+    }
+
     /// Merges all layers and validates the result: the defaults, then
     /// `config_file` (or `rundocs.toml` in the current folder, if present),
     /// then the `RUNDOCS_*` environment, then `flags`: the settings given on
@@ -397,14 +409,28 @@ impl RawConfig {
     /// the raw settings into a [`Config`]. The first bad value is the error.
     fn validate(self) -> anyhow::Result<Config> {
         let bind = parse_bind(&self.bind)?;
-        let content = content_source(self.content)?;
+        let mut content = content_source(self.content)?;
+        let mkdocs = match &content {
+            ContentSource::Dir(folder) => crate::content::mkdocs::find(folder)?,
+            ContentSource::Bundled => None,
+        };
+        let mut title = self.title;
+        let mut edit_url_template = self.edit_url_template;
+        if let Some(project) = &mkdocs {
+            content = ContentSource::Dir(project.docs_dir.clone());
+            // The project's own name and edit link, unless rundocs' settings name others.
+            if title == RawConfig::default().title {
+                title = project.site_name.clone().unwrap_or(title);
+            }
+            edit_url_template = edit_url_template.or_else(|| project.edit_url_template.clone());
+        }
         if self.watch && content == ContentSource::Bundled {
             bail!("`watch` needs a content folder: pass --content DIR (the bundled write-ups never change)");
         }
         self.run.validate()?;
         let venv_site_packages = python_site_packages(self.python.venv)?;
-        check_edit_url_template(self.edit_url_template.as_deref())?;
-        if self.title.trim().is_empty() {
+        check_edit_url_template(edit_url_template.as_deref())?;
+        if title.trim().is_empty() {
             bail!("`title` is empty; give the site a name");
         }
         check_log_filter(&self.log)?;
@@ -413,10 +439,11 @@ impl RawConfig {
             bind,
             watch: self.watch,
             drafts: self.drafts,
-            title: self.title,
+            title,
             description: self.description,
             log: self.log,
-            edit_url_template: self.edit_url_template,
+            edit_url_template,
+            mkdocs,
             venv_site_packages,
             zygote_program: None,
             base_path: normalize_base_path(&self.base_path)?,

@@ -11,6 +11,43 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// What a path segment of a link must not carry as it is.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'/')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// The address of the page at `url_path` under `base_path`, each segment
+/// percent-encoded: `a b/c#?` → `{base_path}/a%20b/c%23%3F`.
+pub fn page_url(base_path: &str, url_path: &str) -> String {
+    format!("{base_path}/{}", encode_path(url_path))
+}
+
+/// `path` with each `/`-separated segment percent-encoded for a URL.
+pub fn encode_path(path: &str) -> String {
+    let mut url = String::with_capacity(path.len());
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            url.push('/');
+        }
+        url.extend(percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT));
+    }
+    url
+}
+
 /// The first `len` hex digits of `bytes` (a digest's short form, for ids,
 /// ETags and file names).
 pub fn hex_prefix(bytes: &[u8], len: usize) -> String {
@@ -37,6 +74,18 @@ pub fn return_free_memory_to_the_system() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_urls_encode_what_links_cannot_carry() {
+        assert_eq!(page_url("", ""), "/");
+        assert_eq!(page_url("/docs", ""), "/docs/");
+        assert_eq!(page_url("", "a/b"), "/a/b");
+        assert_eq!(
+            page_url("/docs", "a b/c#d?e%f"),
+            "/docs/a%20b/c%23d%3Fe%25f"
+        );
+        assert_eq!(page_url("", "caf\u{e9}"), "/caf%C3%A9");
+    }
 
     #[test]
     fn escape_html_escapes_markup_and_quotes() {

@@ -32,7 +32,8 @@
     503: "the server is busy"
   };
   var marks = {}; // snippet id -> function marking a line of that block
-  var BASE = document.body.getAttribute("data-base") || "";
+  // Where rundocs' own routes are: the base path and /_rundocs.
+  var ROUTES = document.body.getAttribute("data-routes") || "";
   var EDIT = document.body.getAttribute("data-edit"); // who may run edited code: "open", "restricted" or null (nobody)
   var examples = []; // every runnable example of the page (see setUp)
   var loginUrl = null; // where this reader signs in, when the site has such a page
@@ -343,10 +344,10 @@
   function runRequest(example) {
     var code = example.editor ? example.editor.text() : example.original;
     if (code === example.original) {
-      return { edited: false, url: BASE + "/api/run/" + encodeURIComponent(example.id), headers: { Accept: "text/event-stream" } };
+      return { edited: false, url: ROUTES + "/api/run/" + encodeURIComponent(example.id), headers: { Accept: "text/event-stream" } };
     }
     return {
-      edited: true, url: BASE + "/api/run", body: JSON.stringify({ code: code, snippet: example.id }),
+      edited: true, url: ROUTES + "/api/run", body: JSON.stringify({ code: code, snippet: example.id }),
       headers: { Accept: "text/event-stream", "Content-Type": "application/json" }
     };
   }
@@ -623,7 +624,7 @@
   // Without the right to run, every example is locked; with the right to
   // run edited code, Edit appears (the server still decides either way).
   function askSession() {
-    fetch(BASE + "/api/session", { cache: "no-store" })
+    fetch(ROUTES + "/api/session", { cache: "no-store" })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (session) {
         if (!session) return;

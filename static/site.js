@@ -2,9 +2,9 @@
 // with JavaScript off.
 //  - the theme toggle (light/dark, remembered in localStorage);
 //  - live reload when the server runs with --watch;
-//  - search as you type (GET /api/search) under the header's search box,
+//  - search as you type (GET /_rundocs/api/search) under the header's search box,
 //    with `/` to focus it and the arrow keys to pick a result. Without
-//    JavaScript the box submits to the /search page.
+//    JavaScript the box submits to the /_rundocs/search page.
 (function () {
   "use strict";
 
@@ -54,7 +54,7 @@
     var form = document.querySelector("form.search");
     var input = form && form.querySelector(".search-input");
     if (!input || !window.fetch || !window.AbortController) return;
-    var base = document.body.getAttribute("data-base") || "";
+    var routes = document.body.getAttribute("data-routes") || "";
     var popup = document.createElement("div");
     popup.className = "search-popup";
     popup.id = "search-popup";
@@ -107,7 +107,7 @@
         none.className = "search-popup-none";
         none.textContent = "No matches for \u201c" + query + "\u201d";
       }
-      option(base + "/search?q=" + encodeURIComponent(query), "search-popup-all").textContent =
+      option(routes + "/search?q=" + encodeURIComponent(query), "search-popup-all").textContent =
         "All results for \u201c" + query + "\u201d";
       show(true);
     }
@@ -117,7 +117,7 @@
       if (pending) pending.abort();
       if (!query.trim()) { pending = null; show(false); return; }
       var mine = pending = new AbortController();
-      fetch(base + "/api/search?q=" + encodeURIComponent(query), { signal: mine.signal })
+      fetch(routes + "/api/search?q=" + encodeURIComponent(query), { signal: mine.signal })
         .then(function (response) { return response.ok ? response.json() : []; })
         .then(function (hits) { if (pending === mine && document.activeElement === input) render(query, hits); })
         .catch(function () { /* aborted or offline: the form still works */ });

@@ -145,7 +145,7 @@ fn near_miss(word: &str) -> Option<&'static str> {
 }
 
 /// Levenshtein distance (the words are short).
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {

@@ -4,11 +4,19 @@
 //! [`split`] finds the block and the line where the markdown body starts;
 //! [`parse`] turns the block into [`FrontMatter`]. Errors carry the line in
 //! the file so the author knows where to look.
+//!
+//! Keys of other tools (mkdocs-material's `hide`, `tags`, `template`, ...)
+//! are kept in [`FrontMatter::ignored`] and logged, never an error; a key
+//! that is a near miss of one of rundocs' own (`weigth`) is an error naming
+//! the key meant.
 use serde::Deserialize;
 
-/// The keys a page may set. Anything else belongs under `extra`.
+/// The keys rundocs reads.
+const KEYS: [&str; 5] = ["title", "weight", "description", "draft", "extra"];
+
+/// The keys a page may set; free-form keys of the author's own belong under
+/// `extra`, and other tools' keys are ignored.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct FrontMatter {
     pub title: Option<String>,
     /// Position among its siblings: lower first, then by title. Default 0.
@@ -21,6 +29,9 @@ pub struct FrontMatter {
     /// Free-form keys for the author's own use; rundocs ignores them.
     #[serde(default)]
     pub extra: Option<serde_json::Value>,
+    /// Keys of other tools, in the block's order: left alone, and logged.
+    #[serde(skip)]
+    pub ignored: Vec<String>,
 }
 
 /// The syntax of a front-matter block.
@@ -97,6 +108,57 @@ pub fn split(text: &str) -> Result<Split<'_>, FrontMatterError> {
 /// Parses a front-matter block. Line numbers in errors count from the
 /// opening delimiter on line 1.
 pub fn parse(format: Format, block: &str) -> Result<FrontMatter, FrontMatterError> {
+    let mut front = parse_known(format, block)?;
+    for key in keys(format, block) {
+        if KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let meant = KEYS
+            .into_iter()
+            .find(|known| key.len() >= 3 && super::fence::edit_distance(&key, known) <= 2);
+        if let Some(meant) = meant {
+            return Err(FrontMatterError {
+                line: line_of_key(block, &key),
+                message: format!(
+                    "unknown key `{key}`: did you mean `{meant}`? The keys rundocs reads are {}; \
+                     keys of your own go under `extra`",
+                    KEYS.join(", ")
+                ),
+            });
+        }
+        front.ignored.push(key);
+    }
+    Ok(front)
+}
+
+/// The top-level keys of a block that parses, in its order.
+fn keys(format: Format, block: &str) -> Vec<String> {
+    match format {
+        Format::Toml => toml::from_str::<toml::Table>(block)
+            .map(|table| table.keys().cloned().collect())
+            .unwrap_or_default(),
+        Format::Yaml => serde_yaml_ng::from_str::<serde_yaml_ng::Mapping>(block)
+            .map(|map| {
+                map.keys()
+                    .filter_map(|key| key.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// The file line (the opening delimiter is line 1) where `key` is set.
+fn line_of_key(block: &str, key: &str) -> usize {
+    block
+        .lines()
+        .position(|line| {
+            line.trim_start_matches(['"', '\'']).starts_with(key) && !line.starts_with([' ', '\t'])
+        })
+        .map_or(1, |index| index + 2)
+}
+
+/// The keys rundocs reads; others are skipped here and looked at by [`parse`].
+fn parse_known(format: Format, block: &str) -> Result<FrontMatter, FrontMatterError> {
     match format {
         Format::Toml => toml::from_str(block).map_err(|error| {
             let line = error
@@ -210,14 +272,33 @@ mod tests {
     }
 
     #[test]
-    fn unknown_keys_are_rejected_with_the_accepted_ones() {
-        let (format, block) = split("+++\nweigth = 2\n+++\n")
+    fn near_misses_of_keys_are_rejected_naming_the_key_meant() {
+        let (format, block) = split("+++\ntitle = \"x\"\nweigth = 2\n+++\n")
             .unwrap()
             .front_matter
             .unwrap();
         let error = parse(format, block).unwrap_err();
-        assert!(error.message.contains("weigth"), "{error}");
-        assert!(error.message.contains("weight"), "{error}");
+        assert_eq!(error.line, 3, "{error}");
+        assert!(
+            error.message.contains("`weigth`: did you mean `weight`?"),
+            "{error}"
+        );
+        let (format, block) = split("---\ndarft: true\n---\n")
+            .unwrap()
+            .front_matter
+            .unwrap();
+        let error = parse(format, block).unwrap_err();
+        assert!(error.message.contains("did you mean `draft`?"), "{error}");
+    }
+
+    #[test]
+    fn other_tools_keys_are_ignored_and_listed() {
+        let text = "---\ntitle: Home\nhide:\n  - navigation\n  - toc\ntags: [a, b]\n\
+                    template: home.html\nsearch:\n  boost: 2\nstatus: new\n---\n";
+        let (format, block) = split(text).unwrap().front_matter.unwrap();
+        let fm = parse(format, block).unwrap();
+        assert_eq!(fm.title.as_deref(), Some("Home"));
+        assert_eq!(fm.ignored, ["hide", "tags", "template", "search", "status"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! [`ContentProblem`] (file, line, what to fix); the other files load as usual.
 pub mod fence;
 pub mod front_matter;
+pub mod mkdocs;
 pub mod snippet;
 
 use std::fmt;
@@ -114,6 +115,15 @@ pub fn load(source: &ContentSource, include_drafts: bool) -> anyhow::Result<Load
         let Some(url_path) = url_path_for(&file) else {
             continue;
         };
+        if is_reserved(&file) {
+            site.problems.push(ContentProblem {
+                url_path,
+                file,
+                line: None,
+                message: RESERVED_MESSAGE.to_string(),
+            });
+            continue;
+        }
         match parse_file(&file, &url_path, bytes) {
             Ok(page) if page.front.draft && !include_drafts => {}
             Ok(page) => site.pages.push(page),
@@ -126,8 +136,24 @@ pub fn load(source: &ContentSource, include_drafts: bool) -> anyhow::Result<Load
         }
     }
     reject_duplicate_urls(&mut site);
+    site.images.retain(|(file, _)| {
+        let reserved = is_reserved(file);
+        if reserved {
+            tracing::warn!(file, "{RESERVED_MESSAGE}");
+        }
+        !reserved
+    });
     Ok(site)
 }
+
+/// Files under the folder whose URL rundocs' own routes take.
+fn is_reserved(file: &str) -> bool {
+    let reserved = crate::config::INTERNAL_PREFIX.trim_start_matches('/');
+    file.split('/').next() == Some(reserved) && file.contains('/')
+}
+
+const RESERVED_MESSAGE: &str = "is in the folder _rundocs, whose URLs are rundocs' own routes \
+     (/_rundocs/api/..., /_rundocs/static/...); move it to a folder with another name";
 
 /// `(relative path, bytes or read error)` for every `.md` file under
 /// `root`, sorted; its images go to `images`.
@@ -156,6 +182,15 @@ fn read_dir(root: &Path, images: &mut Vec<(String, ContentImage)>) -> anyhow::Re
             }
         };
         let path = entry.path();
+        if entry.path_is_symlink() {
+            // A link could lead out of the folder: nothing is served through one.
+            tracing::warn!(
+                file = %path.display(),
+                "symbolic link skipped: rundocs serves only the files themselves; \
+                 copy or move the file into the content folder to serve it"
+            );
+            continue;
+        }
         let image = is_image(&path.to_string_lossy());
         if !entry.file_type().is_file() || !(image || path.extension().is_some_and(|e| e == "md")) {
             continue;

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use rust_embed::RustEmbed;
 use sha2::{Digest, Sha256};
 
+use crate::config::INTERNAL_PREFIX;
 use crate::util::hex_prefix;
 
 #[derive(RustEmbed)]
@@ -98,7 +99,7 @@ impl AssetTable {
             let hashed = hashed_names
                 .get(name)
                 .unwrap_or_else(|| panic!("static/{name} is embedded"));
-            format!("{base_path}/static/{hashed}")
+            format!("{base_path}{INTERNAL_PREFIX}/static/{hashed}")
         };
         let urls = AssetUrls {
             style: url("style.css"),

@@ -10,13 +10,18 @@
 //! served. A 1,000-page site then keeps one sidebar in memory, not 1,000.
 use std::fmt::Write;
 
+use std::collections::HashMap;
+
 use crate::content::humanize;
-use crate::util::escape_html;
+use crate::content::mkdocs::NavEntry;
+use crate::util::{escape_html, page_url};
 
 /// What navigation needs to know about one page.
 #[derive(Debug, Clone)]
 pub struct NavPage<'a> {
     pub url_path: &'a str,
+    /// The file below the content folder (as an mkdocs `nav` names it).
+    pub file: &'a str,
     pub title: &'a str,
     pub weight: i64,
     pub is_section_index: bool,
@@ -52,6 +57,8 @@ struct Node {
     title: String,
     weight: i64,
     page: Option<usize>,
+    /// A link out of the site (an mkdocs `nav` entry), instead of a page.
+    link: Option<String>,
     children: Vec<Node>,
 }
 
@@ -111,7 +118,30 @@ impl Navigation {
             node.weight = page.weight;
         }
         root.sort();
+        Navigation::from_tree(&root, pages, base_path)
+    }
 
+    /// The navigation an mkdocs project's `nav` lays out: its order, titles,
+    /// sections and links. Pages it leaves out serve, but are not listed
+    /// (as with mkdocs); entries naming no page are logged and left out.
+    pub fn build_from_mkdocs(
+        entries: &[NavEntry],
+        pages: &[NavPage<'_>],
+        base_path: &str,
+    ) -> Navigation {
+        let by_file: HashMap<&str, usize> = pages
+            .iter()
+            .enumerate()
+            .map(|(index, page)| (page.file, index))
+            .collect();
+        let root = Node {
+            children: mkdocs_nodes(entries, pages, &by_file),
+            ..Node::default()
+        };
+        Navigation::from_tree(&root, pages, base_path)
+    }
+
+    fn from_tree(root: &Node, pages: &[NavPage<'_>], base_path: &str) -> Navigation {
         let mut nav = Navigation {
             current_marks: vec![None; pages.len()],
             ..Navigation::default()
@@ -121,7 +151,7 @@ impl Navigation {
             nav.write_node(child, pages, base_path);
         }
         nav.sidebar_html.push_str("</ul>\n");
-        nav.index_groups = index_groups(&root);
+        nav.index_groups = index_groups(root);
         nav
     }
 
@@ -147,17 +177,25 @@ impl Navigation {
                 };
                 let _ = write!(
                     self.sidebar_html,
-                    " href=\"{}/{}\">{title}{draft}</a>",
-                    escape_html(base_path),
-                    escape_html(page.url_path)
+                    " href=\"{}\">{title}{draft}</a>",
+                    escape_html(&page_url(base_path, page.url_path))
                 );
             }
-            None => {
-                let _ = write!(
-                    self.sidebar_html,
-                    "<span class=\"nav-section-title\">{title}</span>"
-                );
-            }
+            None => match &node.link {
+                Some(url) => {
+                    let _ = write!(
+                        self.sidebar_html,
+                        "<a class=\"nav-external\" href=\"{}\">{title}</a>",
+                        escape_html(url)
+                    );
+                }
+                None => {
+                    let _ = write!(
+                        self.sidebar_html,
+                        "<span class=\"nav-section-title\">{title}</span>"
+                    );
+                }
+            },
         }
         if is_section {
             self.sidebar_html.push_str("\n<ul>\n");
@@ -188,6 +226,43 @@ impl Navigation {
             None => (None, None),
         }
     }
+}
+
+/// The nodes of mkdocs `nav` entries, in their order.
+fn mkdocs_nodes(
+    entries: &[NavEntry],
+    pages: &[NavPage<'_>],
+    by_file: &HashMap<&str, usize>,
+) -> Vec<Node> {
+    let mut nodes = Vec::with_capacity(entries.len());
+    for entry in entries {
+        match entry {
+            NavEntry::Page { title, file } => {
+                let Some(&index) = by_file.get(file.as_str()) else {
+                    tracing::warn!(file, "mkdocs nav names a file that is not a page of the docs folder; left out of the sidebar");
+                    continue;
+                };
+                nodes.push(Node {
+                    title: title
+                        .clone()
+                        .unwrap_or_else(|| pages[index].title.to_string()),
+                    page: Some(index),
+                    ..Node::default()
+                });
+            }
+            NavEntry::Section { title, children } => nodes.push(Node {
+                title: title.clone(),
+                children: mkdocs_nodes(children, pages, by_file),
+                ..Node::default()
+            }),
+            NavEntry::Link { title, url } => nodes.push(Node {
+                title: title.clone(),
+                link: Some(url.clone()),
+                ..Node::default()
+            }),
+        }
+    }
+    nodes
 }
 
 fn index_groups(root: &Node) -> Vec<IndexGroup> {
@@ -238,6 +313,7 @@ mod tests {
     fn page<'a>(url_path: &'a str, title: &'a str, weight: i64) -> NavPage<'a> {
         NavPage {
             url_path,
+            file: url_path,
             title,
             weight,
             is_section_index: false,

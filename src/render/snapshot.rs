@@ -60,6 +60,16 @@ pub struct Snapshot {
     search: Arc<PendingIndex>,
     /// Images of the content folder, by relative path.
     images: HashMap<String, ContentImage>,
+    /// Top-level folders that hold pages or images (`api` for `api/x.md`).
+    top_folders: std::collections::HashSet<String>,
+}
+
+/// The address `path` is another spelling of: `a/`, `a.md` and
+/// `a/index.md` are `a`.
+pub fn canonical_page_path(path: &str) -> &str {
+    let canonical = path.trim_end_matches('/');
+    let canonical = canonical.strip_suffix(".md").unwrap_or(canonical);
+    canonical.strip_suffix("/index").unwrap_or(canonical)
 }
 
 /// A page rendered from markdown, before it goes into a template.
@@ -81,13 +91,13 @@ impl Snapshot {
         let loaded =
             content::load(&config.content, config.drafts).context("cannot load the content")?;
         let mut problems = loaded.problems;
-        let images = loaded.images.into_iter().collect();
+        let images: HashMap<String, ContentImage> = loaded.images.into_iter().collect();
         let mut built = render_pages(loaded.pages, config, &mut problems);
         let broken = restore_last_good_versions(&problems, previous, config, &mut built);
 
         let generation = previous.map_or(1, |p| p.generation + 1);
         let chrome = Chrome::new(config, assets, generation);
-        let nav = navigation(&built, &config.base_path);
+        let nav = navigation(&built, config);
         let sidebar_digest = Sha256::digest(nav.sidebar_html.as_bytes());
         let pages = serve_pages(config, &chrome, &built, &broken, &nav, &sidebar_digest)?;
         let not_found = ServedPage::new(
@@ -109,6 +119,11 @@ impl Snapshot {
             .map(|page| (page.source.file.clone(), page.source))
             .collect();
         problems.sort_by(|a, b| a.file.cmp(&b.file));
+        let top_folders = pages
+            .keys()
+            .chain(images.keys())
+            .filter_map(|path| Some(path.split_once('/')?.0.to_string()))
+            .collect();
         let snapshot = Snapshot {
             generation,
             pages,
@@ -120,6 +135,7 @@ impl Snapshot {
             good_sources,
             search,
             images,
+            top_folders,
         };
         highlight::release_grammars();
         return_free_memory_to_the_system();
@@ -142,6 +158,19 @@ impl Snapshot {
     /// The image of the content folder at `path` (relative, `/`-separated).
     pub fn image(&self, path: &str) -> Option<&ContentImage> {
         self.images.get(path)
+    }
+
+    /// Whether the content has a page or image in the top-level `folder`.
+    pub fn has_folder(&self, folder: &str) -> bool {
+        self.top_folders.contains(folder)
+    }
+
+    /// Whether `path` (decoded, no leading `/`) is a page or image, or
+    /// another spelling of a page's address (`a/`, `a.md`, `a/index`).
+    pub fn claims(&self, path: &str) -> bool {
+        self.page(path).is_some()
+            || self.image(path).is_some()
+            || self.page(canonical_page_path(path)).is_some()
     }
 
     /// The 404 page.
@@ -262,7 +291,7 @@ impl BuiltPage {
     }
 
     fn url(&self, base_path: &str) -> String {
-        format!("{base_path}/{}", self.source.url_path)
+        crate::util::page_url(base_path, &self.source.url_path)
     }
 }
 
@@ -332,18 +361,23 @@ fn restore_last_good_versions(
 }
 
 /// The site navigation (sidebar, reading order, index groups) of `built`.
-fn navigation(built: &[BuiltPage], base_path: &str) -> Navigation {
+fn navigation(built: &[BuiltPage], config: &Config) -> Navigation {
     let nav_pages: Vec<NavPage<'_>> = built
         .iter()
         .map(|page| NavPage {
             url_path: &page.source.url_path,
+            file: &page.source.file,
             title: &page.title,
             weight: page.source.front.weight,
             is_section_index: page.source.is_section_index,
             draft: page.source.front.draft,
         })
         .collect();
-    Navigation::build(&nav_pages, base_path)
+    let mkdocs_nav = config.mkdocs.as_ref().and_then(|p| p.nav.as_deref());
+    match mkdocs_nav {
+        Some(entries) => Navigation::build_from_mkdocs(entries, &nav_pages, &config.base_path),
+        None => Navigation::build(&nav_pages, &config.base_path),
+    }
 }
 
 /// Every page ready to serve, by URL path: the built pages, the home page
@@ -387,13 +421,15 @@ fn serve_pages(
 }
 
 /// Every code block of the site: the home page's first, then the other
-/// pages' in reading order.
+/// pages' in reading order, then those of pages the navigation leaves out.
 fn snippets_in_reading_order(built: &[BuiltPage], nav: &Navigation) -> Vec<Snippet> {
-    let reading_order = built
-        .iter()
-        .position(|p| p.source.url_path.is_empty())
+    let mut listed = vec![false; built.len()];
+    let home = built.iter().position(|p| p.source.url_path.is_empty());
+    let reading_order = home
         .into_iter()
-        .chain(nav.order.iter().copied());
+        .chain(nav.order.iter().copied())
+        .chain(0..built.len())
+        .filter(|&index| !std::mem::replace(&mut listed[index], true));
     reading_order
         .flat_map(|index| built[index].markdown.snippets.iter().cloned())
         .collect()
@@ -474,6 +510,13 @@ fn render_markdown(
         base_path: &config.base_path,
         file_dir: source.file.rsplit_once('/').map_or("", |(dir, _)| dir),
     };
+    if !source.front.ignored.is_empty() {
+        tracing::info!(
+            file = %source.file,
+            keys = source.front.ignored.join(", "),
+            "front matter keys of other tools, left alone"
+        );
+    }
     let rendered = markdown::render(&source.body, context);
     if let Ok(rendered) = &rendered {
         for warning in &rendered.warnings {
@@ -498,7 +541,7 @@ fn edit_url(config: &Config, file: &str) -> Option<String> {
     config
         .edit_url_template
         .as_ref()
-        .map(|template| template.replace("{path}", file))
+        .map(|template| template.replace("{path}", &crate::util::encode_path(file)))
 }
 
 fn render_page(

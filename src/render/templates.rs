@@ -23,6 +23,8 @@ pub struct Chrome<'a> {
     pub live_reload: bool,
     /// Path the site is served under (`""` at the root); URLs start with it.
     pub base: &'a str,
+    /// Where rundocs' own routes (search, API) start: `{base}/_rundocs`.
+    pub routes: String,
     /// Runs need signing in: pages ask who the reader is before offering Run.
     pub runs_restricted: bool,
     /// `run.edit` when it is not `off` (`"open"` or `"restricted"`): pages
@@ -39,6 +41,7 @@ impl<'a> Chrome<'a> {
             generation,
             live_reload: config.watch,
             base: &config.base_path,
+            routes: config.routes_base(),
             runs_restricted: config.access.run == AccessLevel::Restricted,
             edit: (config.run.edit != EditAccess::Off).then(|| config.run.edit.name()),
         }

@@ -19,6 +19,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::refusals::Reason;
+use super::reserved::INTERNAL_PREFIX;
+
+/// The sign-in page, below the base path.
+const LOGIN_ROUTE: &str = "/_rundocs/login";
 use super::AppState;
 use crate::access::{Denied, Identity};
 use crate::render::templates::AccessDeniedTemplate;
@@ -42,6 +46,10 @@ enum Need {
 /// other method needs the right to run, the only route that takes one.
 fn need_of(method: &Method, path: &str, assets: &AssetTable) -> Need {
     let reads = method == Method::GET || method == Method::HEAD;
+    let Some(path) = path.strip_prefix(INTERNAL_PREFIX) else {
+        // A page: pages are read.
+        return if reads { Need::Read } else { Need::Run };
+    };
     let asset = path
         .strip_prefix("/static/")
         .is_some_and(|file| assets.get(file).is_some());
@@ -186,7 +194,8 @@ impl Refusal {
             response.insert_header((header::RETRY_AFTER, "1"));
         }
         let mut message = self.message;
-        if path.starts_with("/api/") {
+        let route = path.strip_prefix(INTERNAL_PREFIX);
+        if route.is_some_and(|route| route.starts_with("/api/")) {
             if let Some(hint) = &self.hint {
                 message = format!("{message} {hint}");
             } else if self.status == StatusCode::UNAUTHORIZED {
@@ -195,13 +204,15 @@ impl Refusal {
             return response.json(json!({ "error": message }));
         }
         let hint = self.hint.unwrap_or_else(|| how_to_sign_in(state));
-        let login_url = login_url(state).filter(|_| path != "/login").map(|login| {
-            let back = back
-                .replace('%', "%25")
-                .replace('&', "%26")
-                .replace('+', "%2B");
-            format!("{login}?next={back}")
-        });
+        let login_url = login_url(state)
+            .filter(|_| path != LOGIN_ROUTE)
+            .map(|login| {
+                let back = back
+                    .replace('%', "%25")
+                    .replace('&', "%26")
+                    .replace('+', "%2B");
+                format!("{login}?next={back}")
+            });
         let page = AccessDeniedTemplate {
             site_title: &state.config.title,
             stylesheet: &state.assets.urls.style,
@@ -225,7 +236,7 @@ fn login_url(state: &AppState) -> Option<String> {
         .gate
         .config
         .has_basic_auth()
-        .then(|| format!("{}/login", state.config.base_path))
+        .then(|| format!("{}{LOGIN_ROUTE}", state.config.base_path))
 }
 
 /// The `WWW-Authenticate` challenge: basic auth lets a browser ask for a
@@ -294,14 +305,14 @@ pub async fn login(
             message: "This site does not take passwords itself.".into(),
             hint: None,
         }
-        .respond(&state, "/login", ""),
+        .respond(&state, LOGIN_ROUTE, ""),
         _ => Refusal {
             status: StatusCode::UNAUTHORIZED,
             heading: "Sign in",
             message: "Sign in with your user name and password to go on.".into(),
             hint: None,
         }
-        .respond(&state, "/login", ""),
+        .respond(&state, LOGIN_ROUTE, ""),
     }
 }
 

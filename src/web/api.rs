@@ -32,8 +32,9 @@ pub async fn snippets(
     let page = query.page.as_deref().map(|p| p.trim_matches('/'));
     if let Some(page) = page.filter(|p| snapshot.page(p).is_none()) {
         let base = &state.config.base_path;
+        let routes = state.config.routes_base();
         return Err(ApiError::NotFound(format!(
-            "there is no page {base}/{page}; GET {base}/api/snippets without ?page= lists every page's blocks"
+            "there is no page {base}/{page}; GET {routes}/api/snippets without ?page= lists every page's blocks"
         )));
     }
     let identity = request.extensions().get::<Identity>().cloned();
@@ -71,6 +72,6 @@ pub async fn unknown_route(request: HttpRequest) -> Result<HttpResponse, ApiErro
     Err(ApiError::NotFound(format!(
         "no API route {} {}; see the HTTP contract in the README",
         request.method(),
-        request.path()
+        super::reserved::requested_path(&request)
     )))
 }

@@ -15,7 +15,10 @@ pub async fn not_an_asset(request: HttpRequest) -> HttpResponse {
     }
     HttpResponse::NotFound()
         .content_type("text/plain; charset=utf-8")
-        .body(format!("no asset at {}\n", request.path()))
+        .body(format!(
+            "no asset at {}\n",
+            super::reserved::requested_path(&request)
+        ))
 }
 
 pub async fn serve(

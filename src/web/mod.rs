@@ -5,7 +5,10 @@
 //! render markdown or touch Python.
 //!
 //! With a base path (e.g. `/docs`), every route below is under it, and
-//! requests outside it get a 404 that says where the site is.
+//! requests outside it get a 404 that says where the site is. Every route
+//! but the pages is under [`reserved::INTERNAL_PREFIX`] (`/_rundocs`), which
+//! the table leaves out; the version 1 paths without it still answer where
+//! no page claims them ([`reserved`]).
 //!
 //! | route | handler |
 //! |---|---|
@@ -31,6 +34,7 @@ pub mod metrics;
 pub mod pages;
 pub mod refusals;
 pub mod request_shape;
+pub mod reserved;
 pub mod run;
 pub mod run_access;
 pub mod search;
@@ -94,7 +98,7 @@ pub(crate) async fn read_only_method(request: HttpRequest) -> HttpResponse {
         .body(format!(
             "{} is not allowed on {}; it answers GET and HEAD only.\n",
             request.method(),
-            request.path()
+            reserved::requested_path(&request)
         ))
 }
 
@@ -135,6 +139,29 @@ async fn outside_base_path(state: web::Data<AppState>, request: HttpRequest) -> 
 }
 
 fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope(reserved::INTERNAL_PREFIX)
+            .configure(internal_routes)
+            .default_service(web::to(not_a_route)),
+    )
+    .service(read_only("/", get_or_head().to(pages::index)))
+    // Every other path is a page or the 404 page: looked up in the
+    // snapshot by the handler, with no pattern to match.
+    .default_service(web::to(pages::page));
+}
+
+/// A path under the reserved prefix that is no route: no page can be there.
+async fn not_a_route(request: HttpRequest) -> HttpResponse {
+    HttpResponse::NotFound()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!(
+            "{} is no route of rundocs; the routes are listed in the README.\n",
+            request.path()
+        ))
+}
+
+/// rundocs' own routes, under [`reserved::INTERNAL_PREFIX`].
+fn internal_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(read_only("/healthz", get_or_head().to(api::health)))
         .service(read_only("/metrics", get_or_head().to(metrics::metrics)))
         .service(
@@ -165,16 +192,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .default_service(web::to(api::unknown_route)),
         )
-        // In a scope, so page requests skip the pattern match (a regex).
         .service(
             web::scope("/static")
                 .service(read_only("/{file}", get_or_head().to(assets::serve)))
                 .default_service(web::to(assets::not_an_asset)),
         )
         .service(read_only("/search", get_or_head().to(search::page)))
-        .service(read_only("/login", get_or_head().to(access::login)))
-        .service(read_only("/", get_or_head().to(pages::index)))
-        // Every other path is a page or the 404 page: looked up in the
-        // snapshot by the handler, with no pattern to match.
-        .default_service(web::to(pages::page));
+        .service(read_only("/login", get_or_head().to(access::login)));
 }

@@ -52,14 +52,12 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
             return image_response(path, bytes);
         }
     }
-    let canonical = path.trim_end_matches('/');
-    let canonical = canonical.strip_suffix(".md").unwrap_or(canonical);
-    let canonical = canonical.strip_suffix("/index").unwrap_or(canonical);
+    let canonical = crate::render::snapshot::canonical_page_path(path);
     if canonical != path && snapshot.page(canonical).is_some() {
         return HttpResponse::PermanentRedirect()
             .insert_header((
                 header::LOCATION,
-                format!("{}/{canonical}", state.config.base_path),
+                crate::util::page_url(&state.config.base_path, canonical),
             ))
             .finish();
     }
@@ -85,7 +83,7 @@ fn image_response(path: &str, bytes: Bytes) -> HttpResponse {
 
 /// The router decodes every `%XX` in a path but `%2F`, `%25` and `%2B`
 /// (`/`, `%`, `+`); page paths are looked up fully decoded.
-fn decode_reserved(path: &str) -> Cow<'_, str> {
+pub(crate) fn decode_reserved(path: &str) -> Cow<'_, str> {
     if !path.contains('%') {
         return Cow::Borrowed(path);
     }

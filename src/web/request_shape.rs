@@ -1,4 +1,5 @@
-//! Requests whose shape no route accepts, refused before routing.
+//! Requests whose shape no route accepts, refused before routing (and after
+//! [`super::reserved`] has put a version 1 path under the reserved prefix).
 //!
 //! One route reads a request body: `POST /api/run` (edited code, up to
 //! [`super::edited_run::MAX_BODY_BYTES`]). Pages, assets and the rest of the
@@ -43,6 +44,7 @@ fn problem(request: &ServiceRequest) -> Option<(StatusCode, String)> {
         && request
             .path()
             .strip_suffix("/api/run")
+            .and_then(|prefix| prefix.strip_suffix(super::reserved::INTERNAL_PREFIX))
             .zip(request.app_data::<actix_web::web::Data<super::AppState>>())
             .is_some_and(|(base, state)| base == state.config.base_path);
     if (method == Method::GET || method == Method::HEAD) && (length.unwrap_or(0) > 0 || chunked) {

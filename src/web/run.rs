@@ -216,5 +216,5 @@ fn frame(event: &RunEvent) -> Bytes {
 pub async fn wrong_method(request: actix_web::HttpRequest) -> HttpResponse {
     HttpResponse::MethodNotAllowed()
         .insert_header((actix_web::http::header::ALLOW, "POST"))
-        .json(json!({ "error": format!("{} is not allowed here; start a run with POST {}", request.method(), request.path()) }))
+        .json(json!({ "error": format!("{} is not allowed here; start a run with POST {}", request.method(), super::reserved::requested_path(&request)) }))
 }

@@ -7,6 +7,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::render::templates::{render_split, SearchHitView, SearchTemplate};
 use crate::search::SearchHit;
+use crate::util::page_url;
 
 /// Hits on the search page.
 const PAGE_HITS: usize = 30;
@@ -34,9 +35,9 @@ fn views<'a>(base_path: &str, hits: &'a [SearchHit<'a>]) -> Vec<SearchHitView<'a
         .map(|hit| {
             let section = hit.section;
             let url = if section.anchor.is_empty() {
-                format!("{base_path}/{}", section.page)
+                page_url(base_path, &section.page)
             } else {
-                format!("{base_path}/{}#{}", section.page, section.anchor)
+                format!("{}#{}", page_url(base_path, &section.page), section.anchor)
             };
             SearchHitView {
                 path: &section.page,

@@ -289,10 +289,10 @@ test("Ctrl+Enter runs the edited code and streams its output", async () => {
   const id = await snippet.getAttribute("data-snippet-id");
   await edit(snippet);
   await type(page, snippet, ["import time", 'print("edited", 6 * 7, flush=True)', "time.sleep(0.5)", 'print("done")']);
-  const request = page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname.startsWith("/api/run"));
+  const request = page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname.startsWith("/_rundocs/api/run"));
   await page.keyboard.press("Control+Enter");
   const sent = await request;
-  assert.equal(new URL(sent.url()).pathname, "/api/run");
+  assert.equal(new URL(sent.url()).pathname, "/_rundocs/api/run");
   assert.deepEqual(sent.postDataJSON(), {
     code: 'import time\nprint("edited", 6 * 7, flush=True)\ntime.sleep(0.5)\nprint("done")',
     snippet: id,
@@ -306,9 +306,9 @@ test("Ctrl+Enter runs the edited code and streams its output", async () => {
 
   // Unchanged code runs as the authored example, by id.
   await snippet.getByRole("button", { name: "Reset" }).click();
-  const authored = page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname.startsWith("/api/run"));
+  const authored = page.waitForRequest((r) => r.method() === "POST" && new URL(r.url()).pathname.startsWith("/_rundocs/api/run"));
   await snippet.getByRole("button", { name: "Run" }).click();
-  assert.equal(new URL((await authored).url()).pathname, `/api/run/${id}`);
+  assert.equal(new URL((await authored).url()).pathname, `/_rundocs/api/run/${id}`);
   await ended(snippet, "ok");
   assert.equal(await snippet.locator(".run-label").textContent(), "Output");
   assert.deepEqual(await page.violations(), []);

@@ -105,7 +105,7 @@ test("search as you type: `/` focuses the box, a prefix finds the section, Escap
   assert.match(await hit.locator(".search-popup-excerpt").textContent(), /^A cycle of waiting threads is a gridlock: each holds/);
   assert.equal(await hit.getAttribute("href"), "/lock-ordering#breaking-the-gridlock-cycle");
   const all = popup.locator("a.search-popup-all");
-  assert.equal(await all.getAttribute("href"), "/search?q=gridl");
+  assert.equal(await all.getAttribute("href"), "/_rundocs/search?q=gridl");
   assert.equal(await all.textContent(), "All results for \u201cgridl\u201d");
   assert.equal(await popup.locator("a").last().getAttribute("class"), "search-popup-all", "the link to all results comes last");
 
@@ -131,7 +131,7 @@ test("search as you type: `/` focuses the box, a prefix finds the section, Escap
   const second = await searchFor(page, "bounded qu");
   assert.equal(await second.locator(".search-popup-hit .search-popup-title").first().textContent(), "Message queues");
   await page.keyboard.press("Enter");
-  await page.waitForURL(`${base}/search?q=bounded+qu`);
+  await page.waitForURL(`${base}/_rundocs/search?q=bounded+qu`);
   const links = page.locator("li.search-result a.search-result-link");
   assert.equal(await links.count(), 1);
   assert.equal(await links.getAttribute("href"), "/message-queues#backpressure-with-a-bounded-queue");
@@ -176,7 +176,7 @@ test("without JavaScript the search box submits to a results page", async (t) =>
   await page.goto(`${base}/message-queues`);
   await page.locator("input.search-input").fill("gridlock");
   await page.locator("input.search-input").press("Enter");
-  await page.waitForURL(`${base}/search?q=gridlock`);
+  await page.waitForURL(`${base}/_rundocs/search?q=gridlock`);
   assert.equal(await page.locator(".search-popup").count(), 0, "no popup without JavaScript");
   assert.equal(await page.locator("input.search-input").inputValue(), "gridlock", "the header box keeps the query");
   assert.match(await page.locator(".search-summary").textContent(), /^1 section(s)? match(es)? gridlock\.$/);
@@ -196,7 +196,7 @@ test("without JavaScript the search box submits to a results page", async (t) =>
   assert.equal(await page.locator(".search-summary").textContent(), "Type words to look for in titles, headings, text and code.");
   await page.locator(".search-page-form input[name=q]").fill("xylophone");
   await page.locator(".search-page-form button[type=submit]").click();
-  await page.waitForURL(`${base}/search?q=xylophone`);
+  await page.waitForURL(`${base}/_rundocs/search?q=xylophone`);
   assert.equal(await page.locator("li.search-result").count(), 0);
   assert.match(await page.locator(".search-summary").textContent(), /^Nothing matches xylophone\./);
   await context.close();
@@ -232,7 +232,7 @@ test("under --base-path every link, asset and form stays under it", async (t) =>
     assert.ok(urls.length >= 8, `${path} has its links and assets: ${urls}`);
     const outsideBase = urls.filter((url) => !url?.startsWith("/docs/"));
     assert.deepEqual(outsideBase, [], `every URL on ${path} is under /docs/`);
-    assert.equal(await page.locator("form.search").getAttribute("action"), "/docs/search");
+    assert.equal(await page.locator("form.search").getAttribute("action"), "/docs/_rundocs/search");
     // The stylesheets loaded and apply.
     assert.equal(await page.locator(".site-header").evaluate((h) => getComputedStyle(h).position), "sticky", `style.css applies on ${path}`);
     const sheets = await page.evaluate(() =>
@@ -271,7 +271,7 @@ test("under --base-path Run streams output and search as you type links under it
   await snippet.getByRole("button", { name: "Run" }).click();
   const request = await runRequest;
   const id = await snippet.getAttribute("data-snippet-id");
-  assert.equal(new URL(request.url()).pathname, `/docs/api/run/${id}`);
+  assert.equal(new URL(request.url()).pathname, `/docs/_rundocs/api/run/${id}`);
   assert.equal(await runOk(snippet), "took lock 1\ntook lock 2\n");
   assert.equal(await snippet.locator(".run-label").textContent(), "Output", "a real run, not the recorded output");
 
@@ -280,7 +280,7 @@ test("under --base-path Run streams output and search as you type links under it
   assert.equal(await hit.locator(".search-popup-title").textContent(), "Message queues");
   assert.equal(await hit.getAttribute("href"), "/docs/message-queues#backpressure-with-a-bounded-queue");
   assert.deepEqual(await hit.locator(".search-popup-excerpt mark").allTextContents(), ["Backpressure"]);
-  assert.equal(await popup.locator("a.search-popup-all").getAttribute("href"), "/docs/search?q=backp");
+  assert.equal(await popup.locator("a.search-popup-all").getAttribute("href"), "/docs/_rundocs/search?q=backp");
   await hit.click();
   await page.waitForURL(`${base}/docs/message-queues#backpressure-with-a-bounded-queue`);
   assert.equal(await page.locator("#backpressure-with-a-bounded-queue").count(), 1);
@@ -288,7 +288,7 @@ test("under --base-path Run streams output and search as you type links under it
   // The link to all results.
   await searchFor(page, "gridl");
   await page.locator("a.search-popup-all").click();
-  await page.waitForURL(`${base}/docs/search?q=gridl`);
+  await page.waitForURL(`${base}/docs/_rundocs/search?q=gridl`);
   assert.equal(await page.locator("a.search-result-link").getAttribute("href"), "/docs/lock-ordering#breaking-the-gridlock-cycle");
   assert.deepEqual(failures, [], "no request failed and none was refused");
 });
@@ -296,7 +296,7 @@ test("under --base-path Run streams output and search as you type links under it
 test("under --base-path an open page reloads itself when its file changes", async (t) => {
   const { content, base, browser } = await setUp(t, ["--base-path", "/docs", "--watch"]);
   const page = await browser.newPage();
-  const stream = page.waitForResponse((response) => new URL(response.url()).pathname === "/docs/api/live-reload");
+  const stream = page.waitForResponse((response) => new URL(response.url()).pathname === "/docs/_rundocs/api/live-reload");
   await page.goto(`${base}/docs/message-queues`);
   assert.equal((await stream).status(), 200, "the live-reload stream is under the base path");
   const generation = await page.getAttribute("body", "data-generation");
@@ -315,7 +315,7 @@ test("with runs restricted a stranger reads the page and its recorded output, an
   const { base, browser } = await setUp(t, ["--config", config]);
   const context = await browser.newContext();
   const page = await context.newPage();
-  const session = page.waitForResponse((response) => new URL(response.url()).pathname === "/api/session");
+  const session = page.waitForResponse((response) => new URL(response.url()).pathname === "/_rundocs/api/session");
   const response = await page.goto(`${base}/lock-ordering`);
   assert.equal(response.status(), 200);
   assert.equal(await page.getAttribute("body", "data-runs"), "restricted");
@@ -324,7 +324,7 @@ test("with runs restricted a stranger reads the page and its recorded output, an
     can_read: true,
     can_run: false,
     can_edit: false,
-    login_url: "/login",
+    login_url: "/_rundocs/login",
   });
 
   const snippet = block(page, "took lock 1");
@@ -334,7 +334,7 @@ test("with runs restricted a stranger reads the page and its recorded output, an
   const signIn = snippet.locator("a.run-signin");
   await signIn.waitFor();
   assert.equal(await signIn.textContent(), "Sign in to run");
-  assert.equal(await signIn.getAttribute("href"), "/login?next=%2Flock-ordering");
+  assert.equal(await signIn.getAttribute("href"), "/_rundocs/login?next=%2Flock-ordering");
   assert.equal(await snippet.locator("button.run-button").count(), 0, "no Run button");
   assert.equal(await page.locator(".snippet button.run-button").count(), 0, "no Run button on the page at all");
   assert.ok(await snippet.getByRole("button", { name: "Copy" }).isVisible(), "Copy still works");
@@ -361,8 +361,8 @@ test("with runs restricted, signing in with basic auth through the sign-in link 
   const signIn = snippet.locator("a.run-signin");
   await signIn.waitFor();
 
-  const session = page.waitForResponse((response) => new URL(response.url()).pathname === "/api/session");
-  const login = page.waitForResponse((response) => new URL(response.url()).pathname === "/login" && response.status() === 303);
+  const session = page.waitForResponse((response) => new URL(response.url()).pathname === "/_rundocs/api/session");
+  const login = page.waitForResponse((response) => new URL(response.url()).pathname === "/_rundocs/login" && response.status() === 303);
   await signIn.click();
   const redirect = await login;
   assert.equal(redirect.headers()["location"], "/lock-ordering");
@@ -372,7 +372,7 @@ test("with runs restricted, signing in with basic auth through the sign-in link 
     can_read: true,
     can_run: true,
     can_edit: false,
-    login_url: "/login",
+    login_url: "/_rundocs/login",
   });
 
   assert.equal(page.url(), `${base}/lock-ordering`);
@@ -417,7 +417,7 @@ test("with reading restricted a stranger gets 401 and nothing of the site; alice
     assert.equal(await page.title(), "Sign in to go on \u00b7 rundocs");
     const login = page.locator("a.access-login");
     assert.equal(await login.textContent(), "Sign in");
-    if (!path.includes("?")) assert.equal(await login.getAttribute("href"), `/login?next=${path}`);
+    if (!path.includes("?")) assert.equal(await login.getAttribute("href"), `/_rundocs/login?next=${path}`);
   }
   assert.equal(
     await page.locator("link[rel=stylesheet]").evaluate((link) => link.sheet?.cssRules.length ?? 0) > 0,

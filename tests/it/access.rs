@@ -106,7 +106,7 @@ async fn restricted_reading_asks_to_sign_in_and_shows_nothing_of_the_site() {
     let html = app.page("/search?q=a%26b", 401).await;
     assert_eq!(
         attributes(&html, "a.access-login", "href"),
-        ["/login?next=/search?q=a%2526b"]
+        ["/_rundocs/login?next=/_rundocs/search?q=a%2526b"]
     );
     for path in ["/api/snippets", "/api/search?q=hello", "/metrics"] {
         let response = app.get(path).await;
@@ -229,7 +229,7 @@ async fn the_session_says_who_the_reader_is_and_whether_they_may_run() {
     let app = app_with(access(AccessLevel::Open, AccessLevel::Restricted)).await;
     assert_eq!(
         app.json("/api/session").await,
-        serde_json::json!({"user": null, "can_read": true, "can_run": false, "can_edit": false, "login_url": "/login"})
+        serde_json::json!({"user": null, "can_read": true, "can_run": false, "can_edit": false, "login_url": "/_rundocs/login"})
     );
     let signed_in: Value = get_as(&app, "/api/session", Some(&basic("bob", PASSWORD)))
         .await

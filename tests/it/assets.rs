@@ -16,7 +16,7 @@ async fn every_linked_asset_answers_with_a_long_cache() {
     let urls = linked_assets(&app).await;
     assert_eq!(urls.len(), 6, "{urls:?}");
     for url in urls {
-        assert!(url.starts_with("/static/"), "{url}");
+        assert!(url.starts_with("/_rundocs/static/"), "{url}");
         let response = app.get(&url).await;
         assert_eq!(response.status(), 200, "{url}");
         let headers = response.headers();

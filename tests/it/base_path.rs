@@ -116,7 +116,7 @@ async fn the_api_runs_and_live_reload_work_under_the_base_path() {
 
     let page = app.page("/docs/locks", 200).await;
     let reload = attributes(&page, "body", "data-live-reload");
-    assert_eq!(reload, ["/docs/api/live-reload"]);
+    assert_eq!(reload, ["/docs/_rundocs/api/live-reload"]);
     let mut stream = app.get(&reload[0]).await;
     assert_eq!(stream.headers()["content-type"], "text/event-stream");
     let first = stream.chunk().await.unwrap().unwrap();

@@ -37,6 +37,19 @@ pub async fn spawn_app_with(content: &Path, adjust: impl FnOnce(&mut Config)) ->
         ..Config::default()
     };
     adjust(&mut config);
+    start(config).await
+}
+
+/// Starts the app on `folder` as `rundocs serve --content FOLDER` reads it
+/// (an mkdocs project's `mkdocs.yml` included).
+pub async fn spawn_folder(folder: &Path) -> TestApp {
+    let flags = serde_json::json!({ "content": folder, "bind": "127.0.0.1:0" });
+    let mut config = Config::load(None, &flags).expect("the folder is valid content");
+    config.zygote_program = Some(env!("CARGO_BIN_EXE_rundocs").into());
+    start(config).await
+}
+
+async fn start(config: Config) -> TestApp {
     let app = rundocs::app::start(config).await.expect("the app starts");
     let base = format!("http://{}", app.addr);
     let stopper = app.stopper();

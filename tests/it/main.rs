@@ -12,6 +12,7 @@ mod helpers;
 mod hostile;
 mod isolation;
 mod like_python;
+mod mkdocs;
 mod problems;
 mod process;
 mod requests;

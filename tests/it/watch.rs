@@ -88,7 +88,7 @@ async fn live_reload_stream_announces_each_rebuild() {
     let generation = attributes(&page, "body", "data-generation")[0].clone();
     assert_eq!(
         attributes(&page, "body", "data-live-reload"),
-        ["/api/live-reload"]
+        ["/_rundocs/api/live-reload"]
     );
 
     let mut stream = app.get("/api/live-reload").await;
