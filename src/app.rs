@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, App, HttpServer};
 use anyhow::Context;
-use arc_swap::ArcSwap;
 use tokio::sync::watch;
 
 use crate::cli::ServeArgs;
@@ -160,23 +159,21 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
         "content loaded"
     );
-    let (generation_tx, generations) = watch::channel(first.generation);
-    let snapshot = Arc::new(ArcSwap::from_pointee(first));
+    let (publisher, generations) =
+        crate::render::publisher::Publisher::new(config.clone(), assets.clone(), first);
+    let publisher = Arc::new(publisher);
+    let snapshot = publisher.snapshot.clone();
     let (shutdown_tx, shutting_down) = watch::channel(false);
 
     let watcher = match (&config.content, config.watch) {
-        (ContentSource::Dir(dir), true) => Some(crate::watch::start(
-            dir,
-            config.clone(),
-            assets.clone(),
-            snapshot.clone(),
-            generation_tx,
-        )?),
+        (ContentSource::Dir(dir), true) => Some(crate::watch::start(dir, publisher.clone())?),
         _ => None,
     };
 
+    let wiki = crate::wiki::Wiki::start(&config, publisher.clone())?;
     let gate = Arc::new(crate::access::Gate::new(config.access.clone()));
     let state = actix_web::web::Data::new(AppState {
+        wiki,
         config: config.clone(),
         gate,
         snapshot,

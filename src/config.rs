@@ -47,6 +47,57 @@ struct RawConfig {
     python: RawPythonConfig,
     run: RunConfig,
     access: RawAccessConfig,
+    wiki: WikiConfig,
+}
+
+/// `[wiki]`: pages edited in the browser, kept in the content folder's git
+/// repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WikiConfig {
+    /// Whether a save runs the page's examples first, and what a failure does.
+    pub check_on_save: CheckOnSave,
+    /// The largest page a save may write, in bytes.
+    pub max_page_bytes: usize,
+    /// A git remote (URL or name) the writer pushes to after each commit and
+    /// every instance fetches from.
+    pub remote: Option<String>,
+    /// The branch followed on the remote.
+    pub branch: String,
+    /// Seconds between fetches from `remote` (0: only on `POST /api/sync`).
+    pub sync_interval_s: f64,
+    /// The secret `POST /api/sync` must carry (`Authorization: Bearer ...`).
+    pub sync_secret: Option<String>,
+    /// Whether this instance commits edits (and pushes them); the others
+    /// only follow the remote.
+    pub writer: bool,
+}
+
+impl Default for WikiConfig {
+    fn default() -> Self {
+        WikiConfig {
+            check_on_save: CheckOnSave::Warn,
+            max_page_bytes: 1 << 20,
+            remote: None,
+            branch: "main".into(),
+            sync_interval_s: 30.0,
+            sync_secret: None,
+            writer: true,
+        }
+    }
+}
+
+/// `wiki.check_on_save`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckOnSave {
+    /// Run the page's examples; save anyway and say which failed.
+    #[default]
+    Warn,
+    /// Run them; refuse the save while one fails.
+    Block,
+    /// Do not run them.
+    Off,
 }
 
 /// The `[python]` section as read.
@@ -224,6 +275,7 @@ impl Default for RawConfig {
             python: RawPythonConfig::default(),
             run: RunConfig::default(),
             access: RawAccessConfig::default(),
+            wiki: WikiConfig::default(),
         }
     }
 }
@@ -260,6 +312,7 @@ pub struct Config {
     pub base_path: String,
     pub run: RunConfig,
     pub access: AccessConfig,
+    pub wiki: WikiConfig,
     /// The mkdocs project the content folder is, if it holds `mkdocs.yml`
     /// (then `content` is its `docs_dir`).
     pub mkdocs: Option<crate::content::mkdocs::MkdocsProject>,
@@ -317,7 +370,7 @@ impl Config {
 }
 
 /// Top-level keys of the config; `RUNDOCS_<KEY>` (and `RUNDOCS_<KEY>__<SUBKEY>`) set them.
-const KEYS: [&str; 12] = [
+const KEYS: [&str; 13] = [
     "content",
     "bind",
     "watch",
@@ -330,6 +383,7 @@ const KEYS: [&str; 12] = [
     "python",
     "run",
     "access",
+    "wiki",
 ];
 
 /// `RUNDOCS_*` variables that name a setting. Others are left out with a
@@ -449,7 +503,26 @@ impl RawConfig {
             base_path: normalize_base_path(&self.base_path)?,
             run: self.run,
             access: self.access.validate()?,
+            wiki: self.wiki.validated()?,
         })
+    }
+}
+
+impl WikiConfig {
+    fn validated(self) -> anyhow::Result<WikiConfig> {
+        if self.max_page_bytes < 1024 {
+            bail!("`wiki.max_page_bytes` must be at least 1024");
+        }
+        if !self.sync_interval_s.is_finite() || self.sync_interval_s < 0.0 {
+            bail!("`wiki.sync_interval_s` must be 0 (only on POST /api/sync) or more");
+        }
+        if self.sync_secret.as_deref().is_some_and(|s| s.len() < 16) {
+            bail!("`wiki.sync_secret` is shorter than 16 characters; use a long random one");
+        }
+        if self.branch.trim().is_empty() || self.branch.starts_with('-') {
+            bail!("`wiki.branch` = {:?} is not a branch name", self.branch);
+        }
+        Ok(self)
     }
 }
 

@@ -39,3 +39,4 @@ pub mod search;
 pub mod util;
 pub mod watch;
 pub mod web;
+pub mod wiki;

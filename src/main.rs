@@ -26,6 +26,12 @@ fn init(dir: &std::path::Path) -> anyhow::Result<()> {
     for path in &written {
         println!("wrote {}", path.display());
     }
+    if rundocs::init::make_repository(dir, &written)? {
+        println!(
+            "made {} a git repository with these files as its first commit",
+            dir.display()
+        );
+    }
     let dir = dir.display();
     println!("\nServe it:  rundocs serve --content {dir} --watch\nCheck it:  rundocs check --content {dir}");
     Ok(())

@@ -9,13 +9,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use arc_swap::ArcSwap;
 use notify::RecursiveMode;
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
-use tokio::sync::watch;
 
-use crate::config::Config;
-use crate::render::{AssetTable, Snapshot};
+use crate::render::publisher::Publisher;
 
 /// How long the content must be quiet before a rebuild.
 pub const DEBOUNCE: Duration = Duration::from_millis(150);
@@ -28,15 +25,8 @@ pub struct ContentWatcher {
     >,
 }
 
-/// Starts watching `dir`. Each change rebuilds into `snapshot` and sends the
-/// new generation on `generations`.
-pub fn start(
-    dir: &Path,
-    config: Arc<Config>,
-    assets: Arc<AssetTable>,
-    snapshot: Arc<ArcSwap<Snapshot>>,
-    generations: watch::Sender<u64>,
-) -> anyhow::Result<ContentWatcher> {
+/// Starts watching `dir`. Each burst of changes rebuilds through `publisher`.
+pub fn start(dir: &Path, publisher: Arc<Publisher>) -> anyhow::Result<ContentWatcher> {
     let mut debouncer = new_debouncer(DEBOUNCE, None, move |result: DebounceEventResult| {
         match result {
             Ok(events) if events.iter().all(|e| e.kind.is_access()) => return,
@@ -47,7 +37,7 @@ pub fn start(
                 }
             }
         }
-        rebuild(&config, &assets, &snapshot, &generations);
+        publisher.rebuild();
     })
     .context("cannot start the content watcher")?;
     debouncer
@@ -57,31 +47,4 @@ pub fn start(
     Ok(ContentWatcher {
         _debouncer: debouncer,
     })
-}
-
-fn rebuild(
-    config: &Config,
-    assets: &AssetTable,
-    snapshot: &ArcSwap<Snapshot>,
-    generations: &watch::Sender<u64>,
-) {
-    let started = std::time::Instant::now();
-    let previous = snapshot.load_full();
-    match Snapshot::build(config, &assets.urls, Some(&previous)) {
-        Ok(next) => {
-            next.log_new_problems(Some(&previous));
-            let generation = next.generation;
-            tracing::info!(
-                generation,
-                pages = next.page_count(),
-                elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
-                "content rebuilt"
-            );
-            snapshot.store(Arc::new(next));
-            generations.send_replace(generation);
-        }
-        Err(error) => {
-            tracing::error!("content rebuild failed, still serving the previous version: {error:#}")
-        }
-    }
 }

@@ -43,6 +43,8 @@ pub struct RawAccessConfig {
     proxy_user_header: Option<String>,
     trusted_proxies: Vec<String>,
     runners: Vec<String>,
+    edit: crate::config::EditAccess,
+    editors: Vec<String>,
 }
 
 impl Default for RawAccessConfig {
@@ -55,6 +57,8 @@ impl Default for RawAccessConfig {
             proxy_user_header: None,
             trusted_proxies: Vec::new(),
             runners: Vec::new(),
+            edit: crate::config::EditAccess::Off,
+            editors: Vec::new(),
         }
     }
 }
@@ -76,6 +80,10 @@ pub struct AccessConfig {
     pub trusted_proxies: Vec<IpAddr>,
     /// Who may run when runs are restricted; empty means every signed-in user.
     pub runners: Vec<String>,
+    /// Who may edit pages in the browser.
+    pub edit: crate::config::EditAccess,
+    /// Who may edit when editing is restricted; empty means every signed-in user.
+    pub editors: Vec<String>,
 }
 
 impl Default for AccessConfig {
@@ -143,7 +151,25 @@ impl RawAccessConfig {
         if !self.runners.is_empty() && run == AccessLevel::Open {
             bail!("`access.runners` lists who may run, but `access.run` is open; set `access.run = \"restricted\"` or remove `access.runners`");
         }
+        use crate::config::EditAccess;
+        if self.edit == EditAccess::Restricted && !has_a_way_in {
+            bail!(
+                "`access.edit` is restricted but nobody can sign in; add `access.users`, \
+                 `access.tokens` or `access.proxy_user_header`, or set `access.edit = \"open\"`"
+            );
+        }
+        if !self.editors.is_empty() && self.edit != EditAccess::Restricted {
+            bail!("`access.editors` lists who may edit, but `access.edit` is not restricted; set `access.edit = \"restricted\"` or remove `access.editors`");
+        }
+        if self.edit != EditAccess::Off
+            && self.read == AccessLevel::Restricted
+            && self.edit == EditAccess::Open
+        {
+            bail!("`access.edit` is open but reading is restricted; editors must be able to read: set `access.edit = \"restricted\"`");
+        }
         Ok(AccessConfig {
+            edit: self.edit,
+            editors: self.editors,
             read: self.read,
             run,
             users: self.users,
@@ -187,6 +213,19 @@ impl AccessConfig {
             EditAccess::Off => false,
             EditAccess::Restricted => identity.is_known() && self.may_run(identity),
             EditAccess::Open => self.may_run(identity),
+        }
+    }
+
+    /// Whether `identity` may edit pages.
+    pub fn may_edit(&self, identity: &Identity) -> bool {
+        use crate::config::EditAccess;
+        match (self.edit, identity.name()) {
+            (EditAccess::Off, _) => false,
+            (EditAccess::Open, _) => self.may_read(identity),
+            (EditAccess::Restricted, None) => false,
+            (EditAccess::Restricted, Some(name)) => {
+                self.editors.is_empty() || self.editors.iter().any(|e| e == name)
+            }
         }
     }
 

@@ -12,6 +12,7 @@ pub mod highlight;
 pub mod markdown;
 pub mod nav;
 pub mod page_body;
+pub mod publisher;
 pub mod snapshot;
 pub mod templates;
 

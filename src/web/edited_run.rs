@@ -11,13 +11,12 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::http::header;
-use actix_web::web::{self, BytesMut};
+use actix_web::web;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::error::ApiError;
+use super::json_body::{read_json, BodyRules};
 use super::refusals::Reason;
 use super::run::{client_of, run_request, runnable_snippet, start};
 use super::{run_access, AppState};
@@ -61,23 +60,16 @@ pub async fn run_edited(
             _ => "only signed-in users may run edited code here; sign in first".to_string(),
         }));
     }
-    let json = http
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
-        return Err(ApiError::UnsupportedMediaType(
-            "send the edited code as JSON: Content-Type: application/json, body {\"code\": \"...\", \"snippet\": \"ID\"}".into(),
-        ));
-    }
-    let body = read_body(payload).await?;
-    let edited: EditedRun = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "the body is not {{\"code\": \"...\", \"snippet\": \"ID\"}}: {e}"
-        ))
-    })?;
+    let edited: EditedRun = read_json(
+        &http,
+        payload,
+        BodyRules {
+            limit: MAX_BODY_BYTES,
+            shape: r#"{"code": "...", "snippet": "ID"}"#,
+            too_large: &too_large,
+        },
+    )
+    .await?;
     if edited.code.len() > MAX_CODE_BYTES {
         return Err(too_large());
     }
@@ -123,20 +115,6 @@ fn too_large() -> ApiError {
         "the edited code is over {} KiB; shorten it",
         MAX_CODE_BYTES >> 10
     ))
-}
-
-/// The body, refused with 413 as soon as it grows past [`MAX_BODY_BYTES`].
-async fn read_body(mut payload: web::Payload) -> Result<BytesMut, ApiError> {
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|e| ApiError::BadRequest(format!("cannot read the body: {e}")))?;
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 /// CPU seconds each client's edited runs used in the current window.

@@ -16,6 +16,12 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The change meets another made meanwhile.
+    #[error("{0}")]
+    Conflict(String),
+    /// Sign in first.
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("too many runs from your address; try again in {retry_after_s} s")]
     TooManyRuns { retry_after_s: u64 },
     #[error("{0}")]
@@ -37,6 +43,8 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Busy(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooManyRuns { .. } | ApiError::OverQuota { .. } => {
                 StatusCode::TOO_MANY_REQUESTS
             }

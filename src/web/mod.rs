@@ -29,6 +29,7 @@ pub mod api;
 pub mod assets;
 pub mod edited_run;
 pub mod error;
+pub mod json_body;
 pub mod live_reload;
 pub mod metrics;
 pub mod pages;
@@ -39,6 +40,7 @@ pub mod run;
 pub mod run_access;
 pub mod search;
 pub mod sse;
+pub mod wiki;
 
 use std::sync::Arc;
 
@@ -68,6 +70,8 @@ pub struct AppState {
     pub refusals: refusals::Refusals,
     /// The current snapshot generation; changes when `--watch` rebuilds.
     pub generations: watch::Receiver<u64>,
+    /// The wiki, when pages are edited in the browser (`access.edit`).
+    pub wiki: Option<Arc<crate::wiki::Wiki>>,
     /// Becomes `true` when the server is shutting down, so streams end.
     pub shutting_down: watch::Receiver<bool>,
 }
@@ -185,6 +189,15 @@ fn internal_routes(cfg: &mut web::ServiceConfig) {
                         .route(web::post().to(edited_run::run_edited))
                         .default_service(web::to(run::wrong_method)),
                 )
+                .service(
+                    web::resource("/page")
+                        .route(get_or_head().to(wiki::read))
+                        .route(web::put().to(wiki::save))
+                        .route(web::delete().to(wiki::delete)),
+                )
+                .service(read_only("/history", get_or_head().to(wiki::history)))
+                .service(read_only("/diff", get_or_head().to(wiki::diff)))
+                .service(web::resource("/revert").route(web::post().to(wiki::revert)))
                 .service(
                     web::resource("/run/{id}")
                         .route(web::post().to(run::run))

@@ -53,8 +53,21 @@ fn problem(request: &ServiceRequest) -> Option<(StatusCode, String)> {
             format!("{method} requests carry no body here; send it without one.\n"),
         ));
     }
-    if edited_run {
-        // Its handler counts the bytes as they come, chunked or not.
+    let wiki_change = (method == Method::PUT || method == Method::POST)
+        && request
+            .app_data::<actix_web::web::Data<super::AppState>>()
+            .is_some_and(|state| {
+                let routes = state.config.routes_base();
+                request
+                    .path()
+                    .strip_prefix(routes.as_str())
+                    .is_some_and(|route| {
+                        (method == Method::PUT && route == "/api/page")
+                            || (method == Method::POST && route == "/api/revert")
+                    })
+            });
+    if edited_run || wiki_change {
+        // Their handlers count the bytes as they come, chunked or not.
         return None;
     }
     if length.is_some_and(|n| n > MAX_BODY_BYTES) {

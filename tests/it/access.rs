@@ -390,3 +390,13 @@ async fn refusals_are_counted_by_reason_in_metrics() {
     );
     assert_eq!(after.matches("# EOF").count(), 1);
 }
+
+/// Users alice and bob (both with [`PASSWORD`]) and nothing restricted.
+pub fn config_with_users() -> AccessConfig {
+    access(AccessLevel::Open, AccessLevel::Open)
+}
+
+/// `Authorization` for `user` with the test password.
+pub fn basic_as(user: &str) -> String {
+    basic(user, PASSWORD)
+}

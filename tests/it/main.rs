@@ -23,3 +23,4 @@ mod security;
 mod site;
 mod snippets;
 mod watch;
+mod wiki;
