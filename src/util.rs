@@ -48,6 +48,17 @@ pub fn encode_path(path: &str) -> String {
     url
 }
 
+/// Whether two secrets are equal, in time that does not depend on where
+/// they differ (their digests are compared).
+pub fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
 /// The first `len` hex digits of `bytes` (a digest's short form, for ids,
 /// ETags and file names).
 pub fn hex_prefix(bytes: &[u8], len: usize) -> String {

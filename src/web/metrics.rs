@@ -12,6 +12,9 @@ use super::AppState;
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut text = state.runtime.metrics_text();
     state.refusals.encode(&mut text);
+    if let Some(syncer) = state.wiki.as_ref().and_then(|wiki| wiki.syncer.as_ref()) {
+        syncer.metrics.encode(&mut text);
+    }
     text.push_str("# EOF\n");
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")

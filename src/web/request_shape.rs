@@ -63,7 +63,8 @@ fn problem(request: &ServiceRequest) -> Option<(StatusCode, String)> {
                     .strip_prefix(routes.as_str())
                     .is_some_and(|route| {
                         (method == Method::PUT && route == "/api/page")
-                            || (method == Method::POST && route == "/api/revert")
+                            || (method == Method::POST
+                                && matches!(route, "/api/revert" | "/api/sync"))
                     })
             });
     if edited_run || wiki_change {

@@ -9,6 +9,7 @@
 //! | `GET /api/history[?path=P][&limit=N]` | newest first |
 //! | `GET /api/diff?path=P&from=R&to=R` | a unified diff |
 //! | `POST /api/revert` | `{"path", "to", "message"}` |
+//! | `POST /api/sync` | fetch `wiki.remote` now (a webhook; `Authorization: Bearer <wiki.sync_secret>`) |
 //!
 //! Reading needs the right to read; changing needs `access.edit`.
 use actix_web::http::StatusCode;
@@ -94,6 +95,13 @@ fn editor(state: &AppState, http: &HttpRequest) -> Result<Author, ApiError> {
         .cloned()
         .unwrap_or(Identity::Anonymous);
     let access = &state.gate.config;
+    if state.wiki.as_ref().is_some_and(|wiki| !wiki.writer) {
+        return Err(ApiError::Forbidden(
+            "this instance follows `wiki.remote` and does not commit edits (`wiki.writer = false`); \
+             edit on the writer"
+                .into(),
+        ));
+    }
     if !access.may_edit(&identity) {
         return Err(match (access.edit, &identity) {
             (EditAccess::Off, _) => {
@@ -356,4 +364,32 @@ pub async fn diff(
     Ok(HttpResponse::Ok()
         .content_type("text/x-diff; charset=utf-8")
         .body(diff))
+}
+
+/// `POST /api/sync`: a webhook asking this instance to fetch the remote now.
+/// Answers `202` at once; the round runs on the sync thread.
+pub async fn sync(state: web::Data<AppState>, http: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let Some(syncer) = state.wiki.as_ref().and_then(|wiki| wiki.syncer.as_ref()) else {
+        return Err(ApiError::NotFound(
+            "this instance follows no git remote (`wiki.remote` is not set)".into(),
+        ));
+    };
+    let Some(secret) = state.config.wiki.sync_secret.as_deref() else {
+        return Err(ApiError::Forbidden(
+            "set `wiki.sync_secret` to let webhooks ask for a sync".into(),
+        ));
+    };
+    let given = http
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !crate::util::same_secret(given.as_bytes(), secret.as_bytes()) {
+        return Err(ApiError::Unauthorized(
+            "send `Authorization: Bearer <wiki.sync_secret>`".into(),
+        ));
+    }
+    syncer.sync_soon();
+    Ok(HttpResponse::Accepted().json(json!({ "status": "syncing" })))
 }

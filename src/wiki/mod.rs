@@ -10,6 +10,7 @@
 pub mod history;
 pub mod paths;
 pub mod store;
+pub mod sync;
 
 use std::sync::{Arc, Mutex};
 
@@ -24,12 +25,16 @@ pub use store::{Author, Committed, PageText, Store, StoreError};
 pub struct Wiki {
     store: Mutex<Store>,
     publisher: Arc<Publisher>,
+    /// Following `wiki.remote`, when set.
+    pub syncer: Option<sync::Syncer>,
+    /// This instance commits edits (`wiki.writer`).
+    pub writer: bool,
 }
 
 impl Wiki {
     /// The wiki of the served folder, when editing is on.
     pub fn start(config: &Config, publisher: Arc<Publisher>) -> anyhow::Result<Option<Arc<Wiki>>> {
-        if config.access.edit == EditAccess::Off {
+        if config.access.edit == EditAccess::Off && config.wiki.remote.is_none() {
             return Ok(None);
         }
         let ContentSource::Dir(root) = &config.content else {
@@ -46,11 +51,40 @@ impl Wiki {
                 root.display()
             )
         })?;
-        tracing::info!(folder = %root.display(), "pages are edited in the browser; each save is a commit");
-        Ok(Some(Arc::new(Wiki {
+        if config.access.edit != EditAccess::Off {
+            tracing::info!(folder = %root.display(), "pages are edited in the browser; each save is a commit");
+        }
+        let (syncer, thread) = match &config.wiki.remote {
+            Some(remote) => {
+                let workdir = store
+                    .repo()
+                    .workdir()
+                    .expect("Store::open refuses bare repositories")
+                    .to_path_buf();
+                tracing::info!(
+                    remote,
+                    branch = config.wiki.branch,
+                    "the wiki follows a git remote"
+                );
+                let (syncer, thread) = sync::Syncer::start(&config.wiki, workdir);
+                (Some(syncer), Some(thread))
+            }
+            None => (None, None),
+        };
+        let wiki = Arc::new(Wiki {
             store: Mutex::new(store),
             publisher,
-        })))
+            syncer,
+            writer: config.wiki.writer,
+        });
+        if let Some(thread) = thread {
+            let weak = Arc::downgrade(&wiki);
+            std::thread::Builder::new()
+                .name("rundocs-wiki-sync".into())
+                .spawn(move || thread.run(weak))
+                .context("cannot start the wiki's sync thread")?;
+        }
+        Ok(Some(wiki))
     }
 
     /// Runs `f` with the repository, one caller at a time.
@@ -66,11 +100,9 @@ impl Wiki {
     ) -> Result<Committed, StoreError> {
         let committed = self.with_store(f)?;
         self.publisher.rebuild();
+        if let Some(syncer) = &self.syncer {
+            syncer.push_soon();
+        }
         Ok(committed)
     }
-}
-
-/// Opens the repository of `folder` for a command that needs one.
-pub fn open_store(folder: &std::path::Path) -> anyhow::Result<Store> {
-    Store::open(folder).with_context(|| format!("{} is not in a git repository", folder.display()))
 }

@@ -49,9 +49,11 @@ impl PagePath {
                         "{path:?} steps out with . or ..; name a page inside the content folder"
                     )))
                 }
-                _ if segment.starts_with('.') => return Err(BadPath(format!(
+                _ if segment.starts_with('.') => {
+                    return Err(BadPath(format!(
                     "{path:?} names a hidden file or folder ({segment}); pages cannot live there"
-                ))),
+                )))
+                }
                 _ if segment.trim() != segment => {
                     return Err(BadPath(format!(
                         "{path:?} has a segment starting or ending with a space"

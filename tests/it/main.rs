@@ -24,3 +24,4 @@ mod site;
 mod snippets;
 mod watch;
 mod wiki;
+mod wiki_sync;
