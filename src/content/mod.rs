@@ -7,6 +7,7 @@
 //! [`ContentProblem`] (file, line, what to fix); the other files load as usual.
 pub mod fence;
 pub mod front_matter;
+pub mod session;
 pub mod snippet;
 
 use std::fmt;
