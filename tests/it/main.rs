@@ -14,6 +14,7 @@ mod isolation;
 mod like_python;
 mod problems;
 mod process;
+mod pycon;
 mod requests;
 mod run;
 mod sandbox;
