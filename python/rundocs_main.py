@@ -28,7 +28,7 @@ from _rundocs_streams import hook_property, routes
 # The file names of the runtime's own modules, whose frames tracebacks leave out.
 OWN_FILES = ("rundocs_prelude.py", "rundocs_guards.py", "rundocs_streams.py",
              "rundocs_state.py", "rundocs_main.py", "rundocs_venv.py",
-             "rundocs_tracebacks.py")
+             "rundocs_tracebacks.py", "rundocs_session.py")
 
 _server_main = sys.modules["__main__"]
 

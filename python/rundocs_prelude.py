@@ -31,6 +31,7 @@ builds on (``_rundocs_guards``, ``_rundocs_streams``, ``_rundocs_state``,
 
 import _thread
 import _rundocs_display
+import _rundocs_session
 import _rundocs_tracebacks
 import _rundocs_venv
 import builtins
@@ -665,6 +666,7 @@ def install(site_packages=None, executable=None):
     _rundocs_guards.install()
     _guard_subinterpreters()
     _rundocs_display.install(_emit_display, current_run)
+    _rundocs_session.install(_rundocs_main.format_exception, (RunInterrupted,))
     sys._rundocs_installed = True
     _rundocs_state.save()
     return types.SimpleNamespace(stdout=stdout, stderr=stderr)
@@ -675,10 +677,13 @@ def install(site_packages=None, executable=None):
 import linecache
 
 
-def compile_block(source, filename, echo=False):
+def compile_block(source, filename, echo=False, session=None):
     """Compiles one block under ``filename`` and registers its source with
     linecache, so tracebacks show the block's own lines. With ``echo`` the
-    value of a last bare expression is displayed."""
+    value of a last bare expression is displayed. A session's ``session``
+    is its statements, run as the interactive interpreter runs them."""
+    if session is not None:
+        return _rundocs_session.compile_session(session, filename)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     if echo:
         return _rundocs_display.compile_echo(source, filename)

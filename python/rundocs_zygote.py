@@ -40,6 +40,7 @@ import types
 
 import _rundocs_display
 import _rundocs_sandbox
+import _rundocs_session
 import _rundocs_tracebacks
 
 # Imported once here, so a run finds them loaded (a fork shares them).
@@ -446,6 +447,8 @@ class Child:
         code = block["code"]
         linecache.cache[block["filename"]] = (len(code), None, code.splitlines(True),
                                               block["filename"])
+        if block.get("session") is not None:
+            return _rundocs_session.compile_session(block["session"], block["filename"])
         if block.get("echo"):
             return _rundocs_display.compile_echo(code, block["filename"])
         return compile(code, block["filename"], "exec", dont_inherit=True)
@@ -502,6 +505,16 @@ def _print_natively(exc):
     finally:
         sys.stderr = stderr
     return printed.getvalue()
+
+
+def _format_exception(exc):
+    """A traceback as the interpreter prints it, without this module's
+    frames or a session's."""
+    return _rundocs_tracebacks.format_exception(exc, _print_natively,
+                                                ("rundocs_zygote.py", _rundocs_session.FILENAME))
+
+
+_rundocs_session.install(_format_exception)
 
 
 def _describe(exc, filenames):

@@ -1,9 +1,13 @@
-//! Comparing a run's output with the expected `output` block.
+//! Comparing a run's output with the expected `output` block, and a
+//! session example's output with the lines written after it.
 //!
-//! Lines are compared without trailing whitespace, and trailing empty lines
-//! are ignored. Like doctest's ELLIPSIS: `...` inside an expected line
-//! matches any text within that line, and a line that is only `...` matches
-//! any number of lines (none included).
+//! Output blocks: lines are compared without trailing whitespace, and
+//! trailing empty lines are ignored. Like doctest's ELLIPSIS: `...` inside
+//! an expected line matches any text within that line, and a line that is
+//! only `...` matches any number of lines (none included).
+//!
+//! Session examples ([`example_matches`]): as doctest compares them with
+//! ELLIPSIS and NORMALIZE_WHITESPACE, tracebacks by their message.
 
 /// Whether `actual` matches `expected`.
 pub fn output_matches(expected: &str, actual: &str) -> bool {
@@ -68,6 +72,98 @@ pub fn line_matches(expected: &str, actual: &str) -> bool {
     remaining.len() >= last.len() && remaining.ends_with(last)
 }
 
+/// Whether an example's output `got` matches the lines `want` written
+/// after it, as doctest compares them with ELLIPSIS and NORMALIZE_WHITESPACE:
+/// any run of whitespace, line breaks included, is one space, `...` matches
+/// any text, and a `<BLANKLINE>` line is an empty one. An exception is
+/// compared by its message (the stack above it may differ), and the text
+/// printed before it only when the expected lines show some. An exception
+/// that was not expected, or one expected that did not happen, fails.
+pub fn example_matches(want: &str, got: &str) -> bool {
+    let want = without_blank_line_markers(want);
+    match (exception(&want), exception(got)) {
+        (None, None) => loosely_matches(&want, got),
+        (Some(expected), Some(raised)) => {
+            (expected.before.trim().is_empty() || loosely_matches(expected.before, raised.before))
+                && loosely_matches(expected.message, raised.message)
+        }
+        _ => false,
+    }
+}
+
+/// `want` with its `<BLANKLINE>` markers (doctest's blank line) emptied.
+fn without_blank_line_markers(want: &str) -> String {
+    want.lines()
+        .map(|line| {
+            if line.trim_end() == BLANK_LINE {
+                ""
+            } else {
+                line
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// How doctest writes an empty line of expected output.
+pub const BLANK_LINE: &str = "<BLANKLINE>";
+
+/// ELLIPSIS and NORMALIZE_WHITESPACE over the whole text.
+fn loosely_matches(want: &str, got: &str) -> bool {
+    let squeeze = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    line_matches(&squeeze(want), &squeeze(got))
+}
+
+/// An exception as the interpreter prints it, within some output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exception<'a> {
+    /// The text before it.
+    pub before: &'a str,
+    /// `Traceback (most recent call last):`, or `None` when it starts with
+    /// the `  File ...` line of a syntax error, as the interpreter prints one.
+    pub header: Option<&'a str>,
+    /// From its first line that starts with a letter, digit or `_` (the
+    /// exception's name, `ZeroDivisionError: ...`) to the end.
+    pub message: &'a str,
+}
+
+/// The first exception printed in `text`, found as doctest finds one in
+/// expected output: a traceback header (or a syntax error's `  File "` line),
+/// then the message at the first line that does not start with whitespace.
+pub fn exception(text: &str) -> Option<Exception<'_>> {
+    let mut offset = 0;
+    let mut start = None;
+    for line in text.split_inclusive('\n') {
+        let at = offset;
+        offset += line.len();
+        match start {
+            None => {
+                let header = matches!(
+                    line.trim_end(),
+                    "Traceback (most recent call last):" | "Traceback (innermost last):"
+                );
+                if header || line.starts_with("  File \"") {
+                    start = Some((at, header.then(|| line.trim_end())));
+                }
+            }
+            Some((begin, header)) => {
+                if line.starts_with(|c: char| c.is_alphanumeric() || c == '_') {
+                    return Some(Exception {
+                        before: &text[..begin],
+                        header,
+                        message: &text[at..],
+                    });
+                }
+            }
+        }
+    }
+    start.map(|(begin, header)| Exception {
+        before: &text[..begin],
+        header,
+        message: "",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +203,69 @@ mod tests {
         assert!(output_matches("start\n...\n", "start\nx\ny\n"));
         assert!(!output_matches("start\n...\nend\n", "start\n1\n2\n"));
         assert!(output_matches("a\n...\nb\n...\nc\n", "a\nb\nx\nb\nc\n"));
+    }
+
+    #[test]
+    fn examples_match_with_ellipsis_and_whitespace_normalised() {
+        assert!(example_matches(
+            "[0, 1, ..., 9]\n",
+            "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+        ));
+        assert!(example_matches("a b c\n", "a   b\n  c\n\n"));
+        assert!(example_matches("", ""));
+        assert!(example_matches("a\n<BLANKLINE>\nb\n", "a\n\nb\n"));
+        assert!(!example_matches("", "1\n"));
+        assert!(!example_matches("1\n", ""));
+        assert!(!example_matches("ab\n", "a b\n"));
+    }
+
+    const RAISED: &str = "Traceback (most recent call last):\n  File \"/p, block 1\", line 1, in <module>\n    1/0\n    ~^~\nZeroDivisionError: division by zero\n";
+
+    #[test]
+    fn tracebacks_match_by_their_message() {
+        let written =
+            "Traceback (most recent call last):\n  ...\nZeroDivisionError: division by zero\n";
+        assert!(example_matches(written, RAISED));
+        assert!(example_matches(
+            "Traceback (most recent call last):\nZeroDivisionError: ...\n",
+            RAISED
+        ));
+        assert!(!example_matches(
+            "Traceback (most recent call last):\nZeroDivisionError: no\n",
+            RAISED
+        ));
+        assert!(
+            !example_matches("...\n", RAISED),
+            "an exception not expected"
+        );
+        assert!(!example_matches(
+            written,
+            "ZeroDivisionError: division by zero\n"
+        ));
+        let printed = format!("printed first\n{RAISED}");
+        assert!(
+            example_matches(written, &printed),
+            "as doctest, printed text is not compared"
+        );
+        assert!(example_matches(
+            &format!("printed first\n{written}"),
+            &printed
+        ));
+        assert!(!example_matches(&format!("other\n{written}"), &printed));
+    }
+
+    #[test]
+    fn a_syntax_error_matches_with_or_without_a_header() {
+        let raised =
+            "  File \"/p, block 1\", line 3\n    1 +\n       ^\nSyntaxError: invalid syntax\n";
+        let found = exception(raised).unwrap();
+        assert_eq!(found.header, None);
+        assert_eq!(found.message, "SyntaxError: invalid syntax\n");
+        assert!(example_matches(
+            "Traceback (most recent call last):\nSyntaxError: invalid syntax\n",
+            raised
+        ));
+        assert!(example_matches(raised, raised));
     }
 
     #[test]

@@ -3,12 +3,15 @@
 //! Every runnable example runs through the same runtime as the server (same
 //! guards, limits and `requires=` chains). Its stdout is compared with the
 //! block's `output` block ([`matching`]); `expect=error` examples must raise.
+//! A session's statements are compared one by one with the output written
+//! after each ([`session`]).
 //! One line per example, a unified diff on a mismatch, and a closing
 //! `N passed, N failed` line; the command fails if any example does.
 //! With `--record`, what each example printed is written into its `output`
-//! block instead ([`record`]).
+//! block, or after each statement of a session, instead ([`record`]).
 pub mod matching;
 pub mod record;
+pub mod session;
 
 use std::io::Write;
 
@@ -81,26 +84,39 @@ pub fn run(
         if page.is_some_and(|p| p != snippet.page) {
             continue;
         }
-        let (mut verdict, end, pieces) = tokio.block_on(check_one(
+        let (mut verdict, end, pieces, stdout) = tokio.block_on(check_one(
             &runtime,
             &snapshot,
             snippet,
             config.run.isolation,
         ))?;
         if record && status_as_expected(snippet, &end) {
-            // Its output is what is being recorded, not what it is judged by.
-            verdict = Verdict {
-                passed: true,
-                details: None,
+            let recorded = if snippet.session {
+                session::recorded(snippet, &stdout).map(record::Recorded::Session)
+            } else {
+                Ok(record::Recorded::Output(pieces))
             };
-            recordings
-                .entry(&snippet.page)
-                .or_default()
-                .push(record::Recording {
-                    fence_line: snippet.line,
-                    block: snippet.index + 1,
-                    pieces,
-                });
+            // Its output is what is being recorded, not what it is judged by.
+            verdict = match recorded {
+                Ok(recorded) => {
+                    recordings
+                        .entry(&snippet.page)
+                        .or_default()
+                        .push(record::Recording {
+                            fence_line: snippet.line,
+                            block: snippet.index + 1,
+                            recorded,
+                        });
+                    Verdict {
+                        passed: true,
+                        details: None,
+                    }
+                }
+                Err(why) => Verdict {
+                    passed: false,
+                    details: Some(format!("cannot record this session: {why}")),
+                },
+            };
         }
         let label = if verdict.passed { "ok  " } else { "FAIL" };
         writeln!(
@@ -152,7 +168,7 @@ async fn check_one(
     snapshot: &Snapshot,
     snippet: &Snippet,
     isolation: Isolation,
-) -> anyhow::Result<(Verdict, RunEnd, Vec<record::Piece>)> {
+) -> anyhow::Result<(Verdict, RunEnd, Vec<record::Piece>, String)> {
     let handle = runtime.submit(run_request(snapshot, snippet, isolation))?;
     let mut stdout = String::new();
     let mut stderr = String::new();
@@ -195,7 +211,7 @@ async fn check_one(
             None => handle.changed().await,
         }
     };
-    Ok((judge(snippet, &end, &stdout, &stderr), end, pieces))
+    Ok((judge(snippet, &end, &stdout, &stderr), end, pieces, stdout))
 }
 
 fn push_text(pieces: &mut Vec<record::Piece>, text: &str) {
@@ -236,7 +252,9 @@ pub fn judge(snippet: &Snippet, end: &RunEnd, stdout: &str, stderr: &str) -> Ver
         }
         problems.push(text);
     }
-    if let Some(expected) = &snippet.expected_output {
+    if snippet.session {
+        problems.extend(session::mismatches(snippet, stdout));
+    } else if let Some(expected) = &snippet.expected_output {
         if !matching::output_matches(expected, stdout) {
             let diff = similar::TextDiff::from_lines(expected.as_str(), stdout)
                 .unified_diff()

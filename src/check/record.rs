@@ -1,14 +1,17 @@
 //! `rundocs check --record`: writes what each example printed, and the
 //! images it displayed, into the `output` block after it, so readers
-//! without a server see them and later checks compare against them.
+//! without a server see them and later checks compare against them. In a
+//! session, each statement's output lines are rewritten in place.
 //!
 //! The markdown is edited as text, line by line, so everything else in the
 //! file stays byte for byte: an existing `output` block after the example
 //! gets the new text; an example without one gets one inserted after its
-//! closing fence, at its indentation. Images go to files next to the page,
+//! closing fence, at its indentation. A session keeps its fence and its
+//! statements; only the lines of output after them change. Images go to files next to the page,
 //! `PAGE.outputs/block-N-K.png`, referenced from the block as
 //! `![text form](PAGE.outputs/block-N-K.png)` (which `rundocs check` does
 //! not compare, and the page shows as the image).
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -50,7 +53,30 @@ pub struct Recording {
     pub fence_line: usize,
     /// 1-based number of the block on its page (for image file names).
     pub block: usize,
-    pub pieces: Vec<Piece>,
+    pub recorded: Recorded,
+}
+
+/// What an example gave to be written.
+pub enum Recorded {
+    /// Its output, for the `output` block after it.
+    Output(Vec<Piece>),
+    /// A session's new output lines.
+    Session(Vec<LineEdit>),
+}
+
+/// Lines of a block replaced by others (indices within the block, from 0;
+/// the block's own indentation in the file is added when writing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineEdit {
+    pub lines: Range<usize>,
+    pub text: Vec<String>,
+}
+
+/// What changes at one block: the text of its `output` block, or lines inside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Output(String),
+    Inside(Vec<LineEdit>),
 }
 
 /// Writes `recordings` into the markdown file `file` (and its images next
@@ -64,12 +90,19 @@ pub fn write(file: &Path, recordings: &[Recording]) -> anyhow::Result<usize> {
         .unwrap_or_default();
     let images_dir_name = format!("{stem}.outputs");
     let images_dir = file.with_file_name(&images_dir_name);
-    let mut outputs = Vec::new();
+    let mut changes = Vec::new();
     for recording in recordings {
+        let pieces = match &recording.recorded {
+            Recorded::Output(pieces) => pieces,
+            Recorded::Session(edits) => {
+                changes.push((recording.fence_line, Change::Inside(edits.clone())));
+                continue;
+            }
+        };
         remove_old_images(&images_dir, recording.block);
         let mut output = String::new();
         let mut count = 0;
-        for piece in &recording.pieces {
+        for piece in pieces {
             match piece {
                 Piece::Text(text) => output.push_str(text),
                 Piece::Image {
@@ -91,9 +124,9 @@ pub fn write(file: &Path, recordings: &[Recording]) -> anyhow::Result<usize> {
                 }
             }
         }
-        outputs.push((recording.fence_line, output));
+        changes.push((recording.fence_line, Change::Output(output)));
     }
-    let (new_text, changed) = with_outputs(&text, &outputs)
+    let (new_text, changed) = with_changes(&text, &changes)
         .map_err(|message| anyhow::anyhow!("{}: {message}", file.display()))?;
     if changed > 0 {
         write_atomically(file, &new_text)?;
@@ -123,69 +156,111 @@ fn write_atomically(file: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::rename(&temporary, file).with_context(|| format!("cannot replace {}", file.display()))
 }
 
-/// The markdown `text` with each `(fence line, output)` written in;
-/// returns it and how many blocks changed.
-pub fn with_outputs(text: &str, outputs: &[(usize, String)]) -> Result<(String, usize), String> {
+/// The markdown `text` with each `(fence line, change)` made; returns it
+/// and how many blocks changed.
+pub fn with_changes(text: &str, changes: &[(usize, Change)]) -> Result<(String, usize), String> {
     let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let mut sorted: Vec<&(usize, String)> = outputs.iter().collect();
+    let mut sorted: Vec<&(usize, Change)> = changes.iter().collect();
     // From the bottom up, so earlier line numbers stay right.
-    sorted.sort_by_key(|output| std::cmp::Reverse(output.0));
+    sorted.sort_by_key(|change| std::cmp::Reverse(change.0));
     let mut changed = 0;
-    for (opening_line, output) in sorted {
+    for (opening_line, change) in sorted {
         let open = opening_line - 1;
         let opening = lines
             .get(open)
             .and_then(|line| fence_line(line))
             .ok_or_else(|| format!("line {opening_line} is not the start of a code block"))?;
-        let indent = opening.indent;
         let close = closing(&lines, open + 1, &opening)
             .ok_or_else(|| format!("the code block at line {opening_line} is not closed"))?;
-        let mut next = close + 1;
-        while lines.get(next).is_some_and(|l| l.trim().is_empty()) {
-            next += 1;
-        }
-        let existing = lines
-            .get(next)
-            .and_then(|line| fence_line(line))
-            .filter(|fence| fence.info.split_whitespace().next() == Some("output"))
-            .and_then(|fence| closing(&lines, next + 1, &fence).map(|end| (next, end)));
-        let pad = " ".repeat(indent);
-        let longest_run = output
-            .lines()
-            .filter_map(|l| fence_line(l.trim_start()).map(|fence| fence.length))
-            .max()
-            .unwrap_or(0);
-        let ticks = "`".repeat(longest_run.max(2) + 1);
-        let mut block = vec![format!("{pad}{ticks}output")];
-        block.extend(output.lines().map(|l| {
-            if l.is_empty() {
-                String::new()
-            } else {
-                format!("{pad}{l}")
-            }
-        }));
-        block.push(format!("{pad}{ticks}"));
-        match existing {
-            Some((start, end)) => {
-                if lines[start..=end] != block[..] {
-                    lines.splice(start..=end, block);
-                    changed += 1;
-                }
-            }
-            None if output.is_empty() => {}
-            None => {
-                let mut inserted = vec![String::new()];
-                inserted.extend(block);
-                lines.splice(close + 1..close + 1, inserted);
-                changed += 1;
-            }
-        }
+        let indent = opening.indent;
+        let done = match change {
+            Change::Output(output) => write_output(&mut lines, close, indent, output),
+            Change::Inside(edits) => write_inside(&mut lines, open + 1..close, indent, edits)
+                .map_err(|message| format!("the code block at line {opening_line}: {message}"))?,
+        };
+        changed += usize::from(done);
     }
     let mut text_out = lines.join("\n");
     if text.ends_with('\n') {
         text_out.push('\n');
     }
     Ok((text_out, changed))
+}
+
+/// Replaces lines of the block whose content is `inside` (lines of the
+/// file), indented by `indent`; returns whether anything changed.
+fn write_inside(
+    lines: &mut Vec<String>,
+    inside: Range<usize>,
+    indent: usize,
+    edits: &[LineEdit],
+) -> Result<bool, String> {
+    let pad = " ".repeat(indent);
+    let mut edits: Vec<&LineEdit> = edits.iter().collect();
+    edits.sort_by_key(|edit| std::cmp::Reverse(edit.lines.start));
+    let mut changed = false;
+    for edit in edits {
+        let range = inside.start + edit.lines.start..inside.start + edit.lines.end;
+        if range.end > inside.end {
+            return Err("it has fewer lines than when it was read".to_string());
+        }
+        let text: Vec<String> = edit
+            .text
+            .iter()
+            .map(|line| format!("{pad}{line}"))
+            .collect();
+        if lines[range.clone()] != text[..] {
+            lines.splice(range, text);
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// Writes `output` into the `output` block after the block that `close`
+/// closes, or a new one there; returns whether anything changed.
+fn write_output(lines: &mut Vec<String>, close: usize, indent: usize, output: &str) -> bool {
+    let mut next = close + 1;
+    while lines.get(next).is_some_and(|l| l.trim().is_empty()) {
+        next += 1;
+    }
+    let existing = lines
+        .get(next)
+        .and_then(|line| fence_line(line))
+        .filter(|fence| fence.info.split_whitespace().next() == Some("output"))
+        .and_then(|fence| closing(lines, next + 1, &fence).map(|end| (next, end)));
+    let pad = " ".repeat(indent);
+    let longest_run = output
+        .lines()
+        .filter_map(|l| fence_line(l.trim_start()).map(|fence| fence.length))
+        .max()
+        .unwrap_or(0);
+    let ticks = "`".repeat(longest_run.max(2) + 1);
+    let mut block = vec![format!("{pad}{ticks}output")];
+    block.extend(output.lines().map(|l| {
+        if l.is_empty() {
+            String::new()
+        } else {
+            format!("{pad}{l}")
+        }
+    }));
+    block.push(format!("{pad}{ticks}"));
+    match existing {
+        Some((start, end)) => {
+            if lines[start..=end] != block[..] {
+                lines.splice(start..=end, block);
+                return true;
+            }
+            false
+        }
+        None if output.is_empty() => false,
+        None => {
+            let mut inserted = vec![String::new()];
+            inserted.extend(block);
+            lines.splice(close + 1..close + 1, inserted);
+            true
+        }
+    }
 }
 
 /// The line closing the block `open` opened.
@@ -197,10 +272,18 @@ fn closing(lines: &[String], from: usize, open: &FenceLine<'_>) -> Option<usize>
 mod tests {
     use super::*;
 
+    fn with_outputs(text: &str, outputs: &[(usize, &str)]) -> Result<(String, usize), String> {
+        let changes: Vec<(usize, Change)> = outputs
+            .iter()
+            .map(|(line, output)| (*line, Change::Output(output.to_string())))
+            .collect();
+        with_changes(text, &changes)
+    }
+
     #[test]
     fn an_output_block_is_inserted_after_an_example_without_one() {
         let text = "# T\n\n```python\nprint(1)\n```\n\nAfter.\n";
-        let (new, changed) = with_outputs(text, &[(3, "1\n".into())]).unwrap();
+        let (new, changed) = with_outputs(text, &[(3, "1\n")]).unwrap();
         assert_eq!(changed, 1);
         assert_eq!(
             new,
@@ -211,20 +294,20 @@ mod tests {
     #[test]
     fn an_existing_output_block_is_replaced_and_the_rest_kept() {
         let text = "```python name=a\nprint(2)\n```\n\n```output\nold\n```\ntail\n";
-        let (new, changed) = with_outputs(text, &[(1, "2\n".into())]).unwrap();
+        let (new, changed) = with_outputs(text, &[(1, "2\n")]).unwrap();
         assert_eq!(changed, 1);
         assert_eq!(
             new,
             "```python name=a\nprint(2)\n```\n\n```output\n2\n```\ntail\n"
         );
-        let (_, again) = with_outputs(&new, &[(1, "2\n".into())]).unwrap();
+        let (_, again) = with_outputs(&new, &[(1, "2\n")]).unwrap();
         assert_eq!(again, 0, "the same output changes nothing");
     }
 
     #[test]
     fn indented_blocks_keep_their_indentation_and_fences_in_output_are_outrun() {
         let text = "- item\n\n    ```python\n    print('```')\n    ```\n";
-        let (new, _) = with_outputs(text, &[(3, "```\n".into())]).unwrap();
+        let (new, _) = with_outputs(text, &[(3, "```\n")]).unwrap();
         assert_eq!(
             new,
             "- item\n\n    ```python\n    print('```')\n    ```\n\n    ````output\n    ```\n    ````\n"
@@ -234,11 +317,47 @@ mod tests {
     #[test]
     fn several_blocks_of_one_file_are_all_written() {
         let text = "```python\na\n```\n\n```python\nb\n```\n";
-        let (new, changed) = with_outputs(text, &[(1, "A\n".into()), (5, "B\n".into())]).unwrap();
+        let (new, changed) = with_outputs(text, &[(1, "A\n"), (5, "B\n")]).unwrap();
         assert_eq!(changed, 2);
         assert_eq!(
             new,
             "```python\na\n```\n\n```output\nA\n```\n\n```python\nb\n```\n\n```output\nB\n```\n"
         );
+    }
+
+    #[test]
+    fn lines_inside_a_block_are_replaced_and_its_fence_and_other_lines_kept() {
+        let text = "Text.\n\n  ```pycon\n  >>> print(1)\n  one\n  >>> x = 1\n  ```\n\n```python\nprint(2)\n```\n";
+        let edits = vec![
+            LineEdit {
+                lines: 1..2,
+                text: vec!["1".into(), "<BLANKLINE>".into()],
+            },
+            LineEdit {
+                lines: 3..3,
+                text: vec![],
+            },
+        ];
+        let changes = [
+            (3, Change::Inside(edits.clone())),
+            (9, Change::Output("2\n".into())),
+        ];
+        let (new, changed) = with_changes(text, &changes).unwrap();
+        assert_eq!(changed, 2);
+        assert_eq!(
+            new,
+            "Text.\n\n  ```pycon\n  >>> print(1)\n  1\n  <BLANKLINE>\n  >>> x = 1\n  ```\n\n```python\nprint(2)\n```\n\n```output\n2\n```\n"
+        );
+        let same = LineEdit {
+            lines: 1..3,
+            text: edits[0].text.clone(),
+        };
+        let (_, again) = with_changes(&new, &[(3, Change::Inside(vec![same]))]).unwrap();
+        assert_eq!(again, 0, "the same lines change nothing");
+        let beyond = LineEdit {
+            lines: 9..10,
+            text: vec![],
+        };
+        assert!(with_changes(text, &[(3, Change::Inside(vec![beyond]))]).is_err());
     }
 }

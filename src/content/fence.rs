@@ -6,6 +6,9 @@
 //! ```output
 //! ```
 //!
+//! A console block (`pycon`) is a Python block too: an interpreter session
+//! ([`super::session`]).
+//!
 //! Attributes are separated by spaces or commas. A bare word right after
 //! `requires=` that is not itself an attribute continues the list of names.
 //! Values may be quoted (`title="a b.py"`), and the attributes may sit in
@@ -17,7 +20,9 @@
 //! errors. Other languages keep whatever their info string says
 //! (`rust,ignore` from other tools is fine).
 
-/// Languages whose blocks are runnable.
+use super::session::CONSOLE_LANGUAGES;
+
+/// Languages whose blocks are runnable (besides the console ones).
 pub const PYTHON_LANGUAGES: [&str; 4] = ["python", "py", "python3", "py3"];
 
 /// The language that marks a block as the expected output of the block before it.
@@ -30,7 +35,7 @@ pub const ACCEPTED_ATTRIBUTES: &str =
 /// What a fenced block is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fence {
-    /// A Python block (runnable unless `norun`).
+    /// A Python block or a console one (runnable unless `norun`).
     Python(PythonAttributes),
     /// The expected output of the runnable block just before it.
     Output,
@@ -89,6 +94,8 @@ pub struct PythonAttributes {
     pub echo: bool,
     /// `title=`: shown above the block (a file name, usually).
     pub title: Option<String>,
+    /// The language is a console one (`pycon`): the block is a session.
+    pub console: bool,
     /// Attributes of other tools, kept and ignored (warned about at load).
     pub ignored: Vec<String>,
 }
@@ -170,11 +177,13 @@ pub fn parse(info: &str, max_timeout_s: f64) -> Result<Fence, String> {
     if language == OUTPUT_LANGUAGE {
         return Ok(Fence::Output);
     }
-    if !PYTHON_LANGUAGES.contains(&language.as_str()) {
+    let console = CONSOLE_LANGUAGES.contains(&language.as_str());
+    if !console && !PYTHON_LANGUAGES.contains(&language.as_str()) {
         return Ok(Fence::Other { language, title });
     }
     let mut attributes = PythonAttributes {
         title,
+        console,
         ..PythonAttributes::default()
     };
     let mut in_requires = false;
@@ -291,13 +300,6 @@ mod tests {
             }
         );
         assert_eq!(
-            parse("pycon", 10.0).unwrap(),
-            Fence::Other {
-                language: "pycon".into(),
-                title: None
-            }
-        );
-        assert_eq!(
             parse("", 10.0).unwrap(),
             Fence::Other {
                 language: String::new(),
@@ -305,6 +307,16 @@ mod tests {
             }
         );
         assert_eq!(parse("output", 10.0).unwrap(), Fence::Output);
+    }
+
+    #[test]
+    fn console_languages_are_python_blocks_marked_as_sessions() {
+        for info in ["pycon", "python-console", "python-repl timeout=2"] {
+            let attributes = python(info);
+            assert!(attributes.console, "{info}");
+        }
+        assert!(python("pycon norun").norun);
+        assert!(!python("python").console);
     }
 
     #[test]

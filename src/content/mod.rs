@@ -8,6 +8,7 @@
 pub mod fence;
 pub mod front_matter;
 pub mod mkdocs;
+pub mod session;
 pub mod snippet;
 
 use std::fmt;

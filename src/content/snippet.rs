@@ -33,6 +33,10 @@ pub struct Snippet {
     pub expect_error: bool,
     /// `echo`: the value of a last bare expression is shown.
     pub echo: bool,
+    /// An interpreter session (`pycon`, or a Python block opening with
+    /// `>>> `): its statements run one by one as the interactive interpreter
+    /// runs them, and their outputs are written in the block.
+    pub session: bool,
     /// The `output` block that follows the block, if any.
     pub expected_output: Option<String>,
     /// 1-based line of the opening fence in the source file.

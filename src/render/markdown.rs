@@ -10,7 +10,9 @@ use std::collections::HashMap;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 use super::highlight::code_html;
+use super::session::{read_session, session_html};
 use crate::content::fence::{self, Fence};
+use crate::content::session;
 use crate::content::snippet::snippet_id;
 use crate::content::Snippet;
 use crate::util::escape_html;
@@ -310,7 +312,11 @@ impl<'a> Pass<'a> {
                     });
                 }
                 let title = title_html(attributes.title.as_deref());
-                let snippet = self.push_snippet(&code, "python", !attributes.norun);
+                let session = (attributes.console || session::starts_with_prompt(&code.text))
+                    .then(|| read_session(&code.text, code.line, &attributes))
+                    .transpose()?;
+                let language = if session.is_some() { "pycon" } else { "python" };
+                let snippet = self.push_snippet(&code, language, !attributes.norun);
                 let snippet = &mut self.out.snippets[snippet];
                 snippet.timeout_s = attributes
                     .timeout_s
@@ -319,16 +325,25 @@ impl<'a> Pass<'a> {
                 snippet.requires = attributes.requires;
                 snippet.expect_error = attributes.expect_error;
                 snippet.echo = attributes.echo;
-                let code_html = code_html(&code.text, "python");
+                snippet.session = session.is_some();
+                let code_html = match &session {
+                    Some(session) => session_html(&code.text, session),
+                    None => code_html(&code.text, "python"),
+                };
                 if snippet.runnable {
-                    self.snippet_open = Some(snippet.index);
+                    // A session's expected output is inside it: no `output`
+                    // block belongs to it.
+                    let close = if snippet.session { "</div>\n" } else { "" };
+                    if !snippet.session {
+                        self.snippet_open = Some(snippet.index);
+                    }
                     format!(
                         "<div class=\"snippet\" data-snippet-id=\"{}\" data-timeout-s=\"{}\">\n\
-                         {title}<pre class=\"code\"><code class=\"language-python hl-code\">{code_html}</code></pre>\n",
+                         {title}<pre class=\"code\"><code class=\"language-{language} hl-code\">{code_html}</code></pre>\n{close}",
                         snippet.id, snippet.timeout_s
                     )
                 } else {
-                    format!("{title}{}", code_block_html("python", &code_html))
+                    format!("{title}{}", code_block_html(language, &code_html))
                 }
             }
             Fence::Other { language, title } => {
@@ -362,6 +377,7 @@ impl<'a> Pass<'a> {
             requires: Vec::new(),
             expect_error: false,
             echo: false,
+            session: false,
             expected_output: None,
             line: code.line,
         });

@@ -2,6 +2,7 @@
 //!
 //! - [`markdown`]: the one pulldown-cmark pass per page (HTML, headings, snippets).
 //! - [`highlight`]: bounded server-side syntax highlighting.
+//! - [`session`]: interpreter sessions shown with prompts and output apart.
 //! - [`nav`]: section tree, reading order and the shared sidebar.
 //! - [`templates`]: askama templates and their data.
 //! - [`assets`]: the embedded CSS/JS under content-hashed names.
@@ -13,6 +14,7 @@ pub mod markdown;
 pub mod nav;
 pub mod page_body;
 pub mod publisher;
+mod session;
 pub mod snapshot;
 pub mod templates;
 

@@ -18,7 +18,7 @@ use super::memory;
 /// The runtime's Python modules, embedded in the binary, in the order they
 /// are installed: (module name, file name, source). The guards' source is
 /// also run in every sub-interpreter an example makes.
-const MODULES: [(&CStr, &CStr, &str); 8] = [
+const MODULES: [(&CStr, &CStr, &str); 9] = [
     (
         c"_rundocs_tracebacks",
         c"rundocs_tracebacks.py",
@@ -33,6 +33,11 @@ const MODULES: [(&CStr, &CStr, &str); 8] = [
         c"_rundocs_display",
         c"rundocs_display.py",
         include_str!("../../python/rundocs_display.py"),
+    ),
+    (
+        c"_rundocs_session",
+        c"rundocs_session.py",
+        include_str!("../../python/rundocs_session.py"),
     ),
     (
         c"_rundocs_guards",

@@ -19,6 +19,7 @@ use super::metrics::RunMetrics;
 use super::output::{human_bytes, OutputCaps, OutputSink};
 use super::priority::WorkerPriority;
 use super::run_state::{Phase, RunState, StopReason};
+use crate::content::session::Statement;
 
 /// One block of a run: the run's own code, or a block it `requires=`.
 #[derive(Debug, Clone)]
@@ -29,6 +30,18 @@ pub struct Block {
     pub code: String,
     /// Show the value of a last bare expression (`echo`).
     pub echo: bool,
+    /// An interpreter session: its statements run one by one, as typed at
+    /// the interactive interpreter.
+    pub session: bool,
+}
+
+impl Block {
+    /// The statements of a session block (`None` for other blocks), as the
+    /// Python side runs them.
+    pub fn statements(&self) -> Option<Vec<Statement>> {
+        self.session
+            .then(|| crate::content::session::parse(&self.code).statements())
+    }
 }
 
 /// A run waiting in the queue.
@@ -263,7 +276,12 @@ fn execute(
             .compile_block
             .call1(
                 py,
-                (block.code.as_str(), block.filename.as_str(), block.echo),
+                (
+                    block.code.as_str(),
+                    block.filename.as_str(),
+                    block.echo,
+                    block.statements(),
+                ),
             )
             .and_then(|code| evaluate(py, &code, &namespace));
         if let Err(error) = result {

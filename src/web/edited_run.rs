@@ -2,7 +2,8 @@
 //!
 //! The body is JSON `{"code": "...", "snippet": "ID"}`; `snippet` (optional)
 //! names the block the code was edited from, whose `requires=` chain and
-//! time limit apply and whose name tracebacks show. Besides the checks of
+//! time limit apply and whose name tracebacks show. Code that opens with a
+//! `>>> ` prompt runs as an interpreter session. Besides the checks of
 //! every run (same site, rate), `run.edit` must allow the sender, and each
 //! client has a budget of CPU seconds per hour for edited runs
 //! ([`EditQuota`]), charged with what its runs' processes used.
@@ -21,6 +22,7 @@ use super::refusals::Reason;
 use super::run::{client_of, run_request, runnable_snippet, start};
 use super::{run_access, AppState};
 use crate::access::Identity;
+use crate::content::session;
 use crate::runtime::{Block, Isolation, RunRequest};
 
 /// Most bytes of code one edited run may send.
@@ -88,6 +90,7 @@ pub async fn run_edited(
             let snippet = runnable_snippet(&snapshot, id)?;
             let mut request = run_request(&snapshot, snippet, Isolation::Process);
             if let Some(own) = request.blocks.last_mut() {
+                own.session = session::starts_with_prompt(&edited.code);
                 own.code = edited.code;
             }
             request
@@ -96,6 +99,7 @@ pub async fn run_edited(
             blocks: vec![Block {
                 snippet_id: "edited".into(),
                 filename: "edited example".into(),
+                session: session::starts_with_prompt(&edited.code),
                 code: edited.code,
                 echo: false,
             }],

@@ -108,6 +108,7 @@ pub fn block_of(snippet: &Snippet) -> Block {
         filename: format!("/{}, block {}", snippet.page, snippet.index + 1),
         code: snippet.code.clone(),
         echo: snippet.echo,
+        session: snippet.session,
     }
 }
 

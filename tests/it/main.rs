@@ -15,6 +15,7 @@ mod like_python;
 mod mkdocs;
 mod problems;
 mod process;
+mod pycon;
 mod requests;
 mod run;
 mod sandbox;

@@ -110,6 +110,55 @@ fn output_block_after_a_paragraph_is_not_attached() {
 }
 
 #[test]
+fn sessions_are_runnable_shown_with_prompts_and_own_no_output_block() {
+    let out = render_ok(
+        "```pycon\n>>> 1 + 1\n2\n```\n\n```output\n2\n```\n\n```python\n\n>>> x = 1\n```\n\n```python\nprint('>>> no')\n```\n\n```pycon norun\n>>> 3\n```\n",
+    );
+    let shape: Vec<_> = out
+        .snippets
+        .iter()
+        .map(|s| (s.language.as_str(), s.session, s.runnable))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("pycon", true, true),
+            ("pycon", true, true),
+            ("python", false, true),
+            ("pycon", true, false)
+        ]
+    );
+    assert_eq!(out.snippets[0].expected_output, None);
+    let html = &out.html;
+    assert!(
+        html.contains(
+            "<code class=\"language-pycon hl-code\"><span class=\"hl-p\">&gt;&gt;&gt; </span>"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("<pre class=\"output\">"), "{html}");
+    assert_eq!(
+        html.matches("<div").count(),
+        html.matches("</div>").count(),
+        "{html}"
+    );
+}
+
+#[test]
+fn what_does_not_apply_to_a_session_is_an_error_at_its_line() {
+    let error = render("```pycon expect=error\n>>> 1/0\n```\n", context()).unwrap_err();
+    assert_eq!(error.line, 1);
+    assert!(error.message.contains("expect=error"), "{}", error.message);
+    let error = render("text\n\n```python\n>>> if x:\n...y\n```\n", context()).unwrap_err();
+    assert_eq!(error.line, 5);
+    assert!(
+        error.message.contains("followed by a space"),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
 fn norun_and_other_languages_are_listed_but_not_runnable() {
     let out = render_ok(
         "```python norun\nimport os\n```\n\n```rust\nfn main() {}\n```\n\n    indented\n",

@@ -15,7 +15,7 @@ use crate::runtime::worker::evaluate;
 use crate::sandbox::{self, SandboxSettings};
 
 /// The zygote's Python modules, in the order they are loaded.
-const MODULES: [(&std::ffi::CStr, &std::ffi::CStr, &str); 4] = [
+const MODULES: [(&std::ffi::CStr, &std::ffi::CStr, &str); 5] = [
     (
         c"_rundocs_tracebacks",
         c"rundocs_tracebacks.py",
@@ -30,6 +30,11 @@ const MODULES: [(&std::ffi::CStr, &std::ffi::CStr, &str); 4] = [
         c"_rundocs_display",
         c"rundocs_display.py",
         include_str!("../../../python/rundocs_display.py"),
+    ),
+    (
+        c"_rundocs_session",
+        c"rundocs_session.py",
+        include_str!("../../../python/rundocs_session.py"),
     ),
     (
         c"_rundocs_zygote",

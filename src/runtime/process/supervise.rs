@@ -92,6 +92,7 @@ pub fn supervise(child: ReadyChild, job: ProcessJob) -> EndStatus {
     let request = serde_json::json!({
         "blocks": job.blocks.iter().map(|b| serde_json::json!({
             "snippet_id": b.snippet_id, "filename": b.filename, "code": b.code, "echo": b.echo,
+            "session": b.statements(),
         })).collect::<Vec<_>>(),
         "timeout_s": job.timeout.as_secs_f64(),
     });
