@@ -11,11 +11,13 @@
 //! Values may be quoted (`title="a b.py"`), and the attributes may sit in
 //! braces as Python-Markdown writes them (`{ .python title="x.py" }`, the
 //! language then being the first `.class`). `title=` is shown above any
-//! block. On a Python block, other tools' attributes (`hl_lines`, `test`,
-//! ...) are kept and ignored, with a warning at load; only rundocs' own
-//! attributes with a bad value, or a near-miss of one (`tiemout=5`), are
-//! errors. Other languages keep whatever their info string says
-//! (`rust,ignore` from other tools is fine).
+//! block, and [`lines`] reads `hl_lines` and `linenums` for a block of any
+//! language. On a Python block, other tools' attributes (`test`, ...) are
+//! kept and ignored, with a warning at load; only rundocs' own attributes
+//! with a bad value, or a near-miss of one (`tiemout=5`), are errors. Other
+//! languages keep whatever their info string says (`rust,ignore` from other
+//! tools is fine).
+pub mod lines;
 
 /// Languages whose blocks are runnable.
 pub const PYTHON_LANGUAGES: [&str; 4] = ["python", "py", "python3", "py3"];
@@ -93,12 +95,13 @@ pub struct PythonAttributes {
     pub ignored: Vec<String>,
 }
 
-/// Attributes of mkdocs and its extensions that need no warning.
+/// Attributes of mkdocs and its extensions that need no warning (`hl_lines`
+/// and `linenums` are read by [`lines`]).
 const FOREIGN_KNOWN: [&str; 4] = ["hl_lines", "linenums", "anchor_linenums", "lang"];
 
 /// The info string's words: spaces and commas separate, quotes keep a
 /// value whole (and are dropped), braces are dropped.
-fn words(info: &str) -> Vec<String> {
+pub(crate) fn words(info: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     let mut quote: Option<char> = None;

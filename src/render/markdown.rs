@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
-use super::highlight::code_html;
+use super::code_block::code_block_html;
+use crate::content::fence::lines::LineOptions;
 use crate::content::fence::{self, Fence};
 use crate::content::snippet::snippet_id;
 use crate::content::Snippet;
@@ -310,6 +311,7 @@ impl<'a> Pass<'a> {
                     });
                 }
                 let title = title_html(attributes.title.as_deref());
+                let block = code_block_html("python", &code.text, &self.line_options(&code));
                 let snippet = self.push_snippet(&code, "python", !attributes.norun);
                 let snippet = &mut self.out.snippets[snippet];
                 snippet.timeout_s = attributes
@@ -319,29 +321,36 @@ impl<'a> Pass<'a> {
                 snippet.requires = attributes.requires;
                 snippet.expect_error = attributes.expect_error;
                 snippet.echo = attributes.echo;
-                let code_html = code_html(&code.text, "python");
                 if snippet.runnable {
                     self.snippet_open = Some(snippet.index);
                     format!(
-                        "<div class=\"snippet\" data-snippet-id=\"{}\" data-timeout-s=\"{}\">\n\
-                         {title}<pre class=\"code\"><code class=\"language-python hl-code\">{code_html}</code></pre>\n",
+                        "<div class=\"snippet\" data-snippet-id=\"{}\" data-timeout-s=\"{}\">\n{title}{block}",
                         snippet.id, snippet.timeout_s
                     )
                 } else {
-                    format!("{title}{}", code_block_html("python", &code_html))
+                    format!("{title}{block}")
                 }
             }
             Fence::Other { language, title } => {
+                let block = code_block_html(&language, &code.text, &self.line_options(&code));
                 self.push_snippet(&code, &language, false);
-                format!(
-                    "{}{}",
-                    title_html(title.as_deref()),
-                    code_block_html(&language, &code_html(&code.text, &language))
-                )
+                format!("{}{block}", title_html(title.as_deref()))
             }
         };
         events.push(Event::Html(CowStr::from(html)));
         Ok(())
+    }
+
+    /// The block's `linenums` and `hl_lines`; what cannot be read is a warning.
+    fn line_options(&mut self, code: &OpenCode) -> LineOptions {
+        let (options, problems) = fence::lines::parse(&code.info, code.text.lines().count());
+        self.out
+            .warnings
+            .extend(problems.into_iter().map(|message| MarkdownError {
+                line: code.line,
+                message,
+            }));
+        options
     }
 
     /// Records a code block and returns its index in `out.snippets`.
@@ -501,17 +510,6 @@ fn title_html(title: Option<&str>) -> String {
     })
 }
 
-fn code_block_html(language: &str, code_html: &str) -> String {
-    if language.is_empty() {
-        format!("<pre class=\"code\"><code>{code_html}</code></pre>\n")
-    } else {
-        format!(
-            "<pre class=\"code\"><code class=\"language-{} hl-code\">{code_html}</code></pre>\n",
-            escape_html(language)
-        )
-    }
-}
-
 /// The visible text of inline events (for heading ids and the TOC).
 fn plain_text(events: &[Event<'_>]) -> String {
     let mut text = String::new();
@@ -638,3 +636,6 @@ impl<'a> LineIndex<'a> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod extension_tests;

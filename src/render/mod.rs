@@ -2,12 +2,14 @@
 //!
 //! - [`markdown`]: the one pulldown-cmark pass per page (HTML, headings, snippets).
 //! - [`highlight`]: bounded server-side syntax highlighting.
+//! - [`code_block`]: a block's `<pre>`, line by line for `linenums` and `hl_lines`.
 //! - [`nav`]: section tree, reading order and the shared sidebar.
 //! - [`templates`]: askama templates and their data.
 //! - [`assets`]: the embedded CSS/JS under content-hashed names.
 //! - [`snapshot`]: all of the above, built once per content change.
 mod admonitions;
 pub mod assets;
+pub mod code_block;
 pub mod highlight;
 pub mod markdown;
 pub mod nav;

@@ -1,6 +1,6 @@
 use super::*;
 
-fn context() -> PageContext<'static> {
+pub(super) fn context() -> PageContext<'static> {
     PageContext {
         url_path: "guide/page",
         body_first_line: 1,
@@ -11,7 +11,7 @@ fn context() -> PageContext<'static> {
     }
 }
 
-fn render_ok(markdown: &str) -> RenderedMarkdown {
+pub(super) fn render_ok(markdown: &str) -> RenderedMarkdown {
     render(markdown, context()).expect("renders")
 }
 

@@ -1,0 +1,59 @@
+//! The pass with Python-Markdown's and pymdown's syntax: numbered and
+//! highlighted code lines.
+use super::tests::{context, render_ok};
+use super::*;
+
+#[test]
+fn hl_lines_and_linenums_show_on_runnable_blocks_and_the_code_stays_the_code() {
+    let out =
+        render_ok("```python hl_lines=\"2\" linenums=\"7\" title=\"a.py\"\nx = 1\nprint(x)\n```\n");
+    let snippet = &out.snippets[0];
+    assert!(snippet.runnable);
+    assert_eq!(snippet.code, "x = 1\nprint(x)\n");
+    let html = &out.html;
+    assert!(
+        html.contains(
+            "<code class=\"language-python hl-code code-lines linenums\" data-digits=\"1\">"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span class=\"code-line\" data-line=\"7\">"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<span class=\"code-line code-line-hl\" data-line=\"8\">"),
+        "{html}"
+    );
+    assert!(out.warnings.is_empty(), "{:?}", out.warnings);
+}
+
+#[test]
+fn bad_line_options_are_warnings_at_the_fence_in_any_language() {
+    let mut context = context();
+    context.body_first_line = 3;
+    let out = render(
+        "Text\n\n```python hl_lines=\"x\"\nprint(1)\n```\n\n```rust linenums=\"a\" hl_lines=\"1\"\nfn main() {}\n```\n",
+        context,
+    )
+    .expect("bad values never fail the page");
+    let warnings: Vec<(usize, bool)> = out
+        .warnings
+        .iter()
+        .map(|w| {
+            (
+                w.line,
+                w.message.contains("left out") || w.message.contains("not numbered"),
+            )
+        })
+        .collect();
+    assert_eq!(warnings, [(5, true), (9, true)], "{:?}", out.warnings);
+    assert!(out.snippets[0].runnable);
+    assert!(
+        out.html.contains(
+            "<code class=\"language-rust hl-code code-lines\"><span class=\"code-line code-line-hl\">"
+        ),
+        "the readable part still applies: {}",
+        out.html
+    );
+}
