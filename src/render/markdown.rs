@@ -17,8 +17,9 @@ use crate::content::Snippet;
 use crate::util::escape_html;
 
 /// The markdown dialect of every page: GitHub-flavoured tables, footnotes,
-/// strikethrough and task lists, `{#id}` heading attributes, and smart
-/// punctuation (which pulldown-cmark never applies inside code).
+/// strikethrough and task lists, heading attributes as attr_list writes
+/// them (`{#id}`, `{ #id .class key=value }`, `{: #id }`), definition lists,
+/// and smart punctuation (which pulldown-cmark never applies inside code).
 pub fn parser_options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
@@ -210,6 +211,9 @@ impl<'a> Pass<'a> {
                     text: String::new(),
                 });
             }
+            // `{ #id .class key=value }` after a heading, as attr_list
+            // writes it (`{: …}` too): the id and classes are kept, other
+            // attributes dropped.
             Event::Start(Tag::Heading {
                 level,
                 id,
@@ -222,8 +226,12 @@ impl<'a> Pass<'a> {
                 self.seen_any_block = true;
                 self.heading = Some(OpenHeading {
                     level,
-                    id: id.map(|id| id.into_string()),
-                    classes: classes.into_iter().map(|c| c.into_string()).collect(),
+                    id: id.filter(|id| whole_attribute(id)).map(CowStr::into_string),
+                    classes: classes
+                        .into_iter()
+                        .filter(|class| whole_attribute(class))
+                        .map(CowStr::into_string)
+                        .collect(),
                     inner: Vec::new(),
                 });
             }
@@ -508,6 +516,13 @@ fn title_html(title: Option<&str>) -> String {
     title.map_or_else(String::new, |title| {
         format!("<p class=\"code-title\">{}</p>", escape_html(title))
     })
+}
+
+/// Whether a heading's `#id` or `.class` is one: pulldown-cmark cuts the
+/// attributes at spaces, so a quoted value with a space in it
+/// (`title="a .b"`) leaves pieces with quotes in them, which are dropped.
+fn whole_attribute(value: &str) -> bool {
+    !value.is_empty() && !value.contains(['"', '\''])
 }
 
 /// The visible text of inline events (for heading ids and the TOC).

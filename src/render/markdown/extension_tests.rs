@@ -1,5 +1,5 @@
 //! The pass with Python-Markdown's and pymdown's syntax: numbered and
-//! highlighted code lines.
+//! highlighted code lines, heading attributes.
 use super::tests::{context, render_ok};
 use super::*;
 
@@ -56,4 +56,35 @@ fn bad_line_options_are_warnings_at_the_fence_in_any_language() {
         "the readable part still applies: {}",
         out.html
     );
+}
+
+#[test]
+fn heading_attributes_as_attr_list_writes_them() {
+    let out = render_ok(
+        "## Title { #custom-id .class1 .class2 }\n\n## Other {: #short }\n\n### Kept { #k data-x=\"a .b\" onclick=alert(1) }\n\n## Same {#custom-id}\n",
+    );
+    let toc: Vec<_> = out
+        .toc
+        .iter()
+        .map(|e| (e.id.as_str(), e.text.as_str()))
+        .collect();
+    assert_eq!(
+        toc,
+        [
+            ("custom-id", "Title"),
+            ("short", "Other"),
+            ("k", "Kept"),
+            ("custom-id-1", "Same")
+        ]
+    );
+    let html = &out.html;
+    assert!(
+        html.contains("<h2 id=\"custom-id\" class=\"class1 class2\">Title<a class=\"heading-anchor\" href=\"#custom-id\""),
+        "{html}"
+    );
+    assert!(
+        html.contains("<h3 id=\"k\">Kept<a"),
+        "other attributes are dropped: {html}"
+    );
+    assert!(!html.contains("onclick") && !html.contains('{'), "{html}");
 }
