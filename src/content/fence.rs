@@ -78,6 +78,42 @@ pub fn fence_line(line: &str) -> Option<FenceLine<'_>> {
     })
 }
 
+/// Follows markdown line by line and tells which lines belong to fenced
+/// code, for the line-based passes that leave code alone.
+#[derive(Debug, Default)]
+pub struct FenceTracker {
+    /// The marker and length of the fence of the open block, if any.
+    open: Option<(char, usize)>,
+}
+
+impl FenceTracker {
+    /// Takes the next line; whether it is part of a fenced block (its
+    /// opening and closing fences included).
+    pub fn in_code(&mut self, line: &str) -> bool {
+        let found = fence_line(line);
+        match (self.open, found) {
+            (None, None) => false,
+            (None, Some(opening)) => {
+                self.open = Some((opening.marker, opening.length));
+                true
+            }
+            (Some((marker, length)), Some(found)) => {
+                let open = FenceLine {
+                    indent: 0,
+                    marker,
+                    length,
+                    info: "",
+                };
+                if found.closes(&open) {
+                    self.open = None;
+                }
+                true
+            }
+            (Some(_), None) => true,
+        }
+    }
+}
+
 /// Attributes of a Python block.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PythonAttributes {

@@ -9,7 +9,10 @@ use std::collections::HashMap;
 
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
+use super::admonitions;
 use super::code_block::code_block_html;
+use super::includes::{self, IncludeRoot};
+use super::line_map::Prepared;
 use crate::content::fence::lines::LineOptions;
 use crate::content::fence::{self, Fence};
 use crate::content::snippet::snippet_id;
@@ -86,6 +89,8 @@ pub struct PageContext<'a> {
     /// The folder of the page's file, relative to the content root (`""` at
     /// the root): where recorded output images are.
     pub file_dir: &'a str,
+    /// Where `--8<--` includes are read from (`None`: the bundled write-ups).
+    pub includes: Option<IncludeRoot<'a>>,
 }
 
 /// A mistake in the markdown, at a 1-based line of the file.
@@ -97,17 +102,23 @@ pub struct MarkdownError {
 
 /// Renders `markdown` and collects its headings and code blocks.
 pub fn render(markdown: &str, context: PageContext<'_>) -> Result<RenderedMarkdown, MarkdownError> {
-    // mkdocs' admonitions, rewritten to plain markdown (lines still counted
-    // as in the file).
-    let rewritten = super::admonitions::rewrite(markdown);
-    let (markdown, origin) = match &rewritten {
-        Some(rewritten) => (rewritten.text.as_str(), Some(rewritten.origin.as_slice())),
-        None => (markdown, None),
-    };
-    let lines = LineIndex::new(markdown, context.body_first_line, origin);
+    // Python-Markdown's line-based syntax, rewritten to plain markdown
+    // (lines still counted as in the file): included files, admonitions
+    // and tabs.
+    let mut include_warnings = Vec::new();
+    let prepared = Prepared::new(markdown)
+        .then(|text| includes::expand(text, context.includes, &mut include_warnings))
+        .then(admonitions::rewrite);
+    let lines = LineIndex::new(&prepared, context.body_first_line);
     let mut pass = Pass::new(context);
+    pass.out
+        .warnings
+        .extend(include_warnings.into_iter().map(|warning| MarkdownError {
+            line: context.body_first_line + warning.line,
+            message: warning.message,
+        }));
     let mut events = Vec::new();
-    for (event, range) in Parser::new_ext(markdown, parser_options()).into_offset_iter() {
+    for (event, range) in Parser::new_ext(&prepared.text, parser_options()).into_offset_iter() {
         pass.handle(event, lines.line_of(range.start), &mut events)?;
     }
     pass.close_snippet(&mut events);
@@ -623,29 +634,25 @@ fn find_cycle<'a>(
 struct LineIndex<'a> {
     starts: Vec<usize>,
     first_line: usize,
-    /// For rewritten text: the body line each of its lines came from.
-    origin: Option<&'a [usize]>,
+    /// The rewritten text and the page line of each of its lines.
+    prepared: &'a Prepared<'a>,
 }
 
 impl<'a> LineIndex<'a> {
-    fn new(text: &str, first_line: usize, origin: Option<&'a [usize]>) -> Self {
+    fn new(prepared: &'a Prepared<'a>, first_line: usize) -> Self {
         let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(prepared.text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         LineIndex {
             starts,
             first_line,
-            origin,
+            prepared,
         }
     }
 
     fn line_of(&self, offset: usize) -> usize {
         let line_in_text = self.starts.partition_point(|&start| start <= offset) - 1;
-        let line_in_body = match self.origin {
-            Some(origin) if !origin.is_empty() => origin[line_in_text.min(origin.len() - 1)],
-            _ => line_in_text,
-        };
-        self.first_line + line_in_body
+        self.first_line + self.prepared.page_line(line_in_text)
     }
 }
 

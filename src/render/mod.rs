@@ -1,6 +1,9 @@
 //! From loaded content to servable HTML.
 //!
-//! - [`markdown`]: the one pulldown-cmark pass per page (HTML, headings, snippets).
+//! - [`markdown`]: the one pulldown-cmark pass per page (HTML, headings, snippets),
+//!   after line-based rewrites of Python-Markdown syntax that keep the file's
+//!   line numbers (`line_map`): included files ([`includes`]), admonitions and
+//!   tabs (`admonitions`).
 //! - [`highlight`]: bounded server-side syntax highlighting.
 //! - [`code_block`]: a block's `<pre>`, line by line for `linenums` and `hl_lines`.
 //! - [`nav`]: section tree, reading order and the shared sidebar.
@@ -11,6 +14,8 @@ mod admonitions;
 pub mod assets;
 pub mod code_block;
 pub mod highlight;
+pub mod includes;
+mod line_map;
 pub mod markdown;
 pub mod nav;
 pub mod page_body;

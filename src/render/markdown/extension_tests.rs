@@ -1,5 +1,5 @@
 //! The pass with Python-Markdown's and pymdown's syntax: numbered and
-//! highlighted code lines, heading attributes.
+//! highlighted code lines, heading attributes, includes.
 use super::tests::{context, render_ok};
 use super::*;
 
@@ -87,4 +87,50 @@ fn heading_attributes_as_attr_list_writes_them() {
         "other attributes are dropped: {html}"
     );
     assert!(!html.contains("onclick") && !html.contains('{'), "{html}");
+}
+
+#[test]
+fn included_files_render_in_place_with_the_including_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("example.py"),
+        "import sys\n# --8<-- [start:body]\nprint('included')\n# --8<-- [end:body]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("note.md"),
+        "!!! note\n    From a note.\n\n```python hl_lines=\"1\"\nprint(2)\n```\n",
+    )
+    .unwrap();
+    let mut context = context();
+    context.body_first_line = 4;
+    context.includes = Some(IncludeRoot {
+        dir: dir.path(),
+        page_file: "guide/page.md",
+    });
+    let out = render(
+        "An API.\n\n```python\n--8<-- \"example.py:body\"\n```\n\n--8<-- \"note.md\"\n\n--8<-- \"../escape.md\"\n\n;--8<-- \"shown.md\"\n",
+        context,
+    )
+    .unwrap();
+    let lines: Vec<(usize, &str)> = out
+        .snippets
+        .iter()
+        .map(|s| (s.line, s.code.as_str()))
+        .collect();
+    assert_eq!(lines, [(6, "print('included')\n"), (10, "print(2)\n")]);
+    assert!(out.snippets.iter().all(|s| s.runnable));
+    let html = &out.html;
+    assert!(html.contains("<div class=\"admonition note\">"), "{html}");
+    assert!(
+        html.contains("8&lt;– “shown.md”</p>"),
+        "the escaped line is shown (in prose, with smart punctuation): {html}"
+    );
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert_eq!(out.warnings[0].line, 12);
+    assert!(
+        out.warnings[0].message.contains("`..`"),
+        "{}",
+        out.warnings[0].message
+    );
 }

@@ -8,6 +8,7 @@ pub(super) fn context() -> PageContext<'static> {
         max_timeout_s: 3600.0,
         base_path: "",
         file_dir: "guide",
+        includes: None,
     }
 }
 
