@@ -1,9 +1,9 @@
 //! Markdown rewritten line by line before the one pass, with the line of
 //! the page each of its lines stands for.
 //!
-//! The line-based steps ([`super::includes`], [`super::admonitions`]) each
-//! turn markdown into [`Rewritten`] markdown, or leave it alone (`None`, no
-//! copy). [`Prepared`] chains them and keeps
+//! The line-based steps ([`super::includes`], [`super::admonitions`],
+//! [`super::abbreviations`]) each turn markdown into [`Rewritten`] markdown,
+//! or leave it alone (`None`, no copy). [`Prepared`] chains them and keeps
 //! one map from the final text's lines to the page's, so errors and
 //! snippets keep the line numbers of the file.
 use std::borrow::Cow;

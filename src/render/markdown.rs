@@ -4,11 +4,14 @@
 //! needs from a page: the headings (with unique ids) for the table of
 //! contents, the first `#` heading (a title when front matter gives none),
 //! and every code block as a [`Snippet`] with its attributes and its expected
-//! output. [`parser_options`] is the one set of options the whole program uses.
+//! output. Text outside code gets the page's abbreviations on its way through.
+//! [`parser_options`] is the one set of options the whole program uses.
 use std::collections::HashMap;
 
+use pulldown_cmark::utils::TextMergeWithOffset;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
+use super::abbreviations::{self, Abbreviations};
 use super::admonitions;
 use super::code_block::code_block_html;
 use super::includes::{self, IncludeRoot};
@@ -104,11 +107,17 @@ pub struct MarkdownError {
 pub fn render(markdown: &str, context: PageContext<'_>) -> Result<RenderedMarkdown, MarkdownError> {
     // Python-Markdown's line-based syntax, rewritten to plain markdown
     // (lines still counted as in the file): included files, admonitions
-    // and tabs.
+    // and tabs, abbreviation definitions.
     let mut include_warnings = Vec::new();
+    let mut abbreviations = Abbreviations::default();
     let prepared = Prepared::new(markdown)
         .then(|text| includes::expand(text, context.includes, &mut include_warnings))
-        .then(admonitions::rewrite);
+        .then(admonitions::rewrite)
+        .then(|text| {
+            let (rewritten, found) = abbreviations::extract(text);
+            abbreviations = found;
+            rewritten
+        });
     let lines = LineIndex::new(&prepared, context.body_first_line);
     let mut pass = Pass::new(context);
     pass.out
@@ -118,8 +127,13 @@ pub fn render(markdown: &str, context: PageContext<'_>) -> Result<RenderedMarkdo
             message: warning.message,
         }));
     let mut events = Vec::new();
-    for (event, range) in Parser::new_ext(&prepared.text, parser_options()).into_offset_iter() {
-        pass.handle(event, lines.line_of(range.start), &mut events)?;
+    let parser = Parser::new_ext(&prepared.text, parser_options()).into_offset_iter();
+    for (event, range) in TextMergeWithOffset::new(parser) {
+        let line = lines.line_of(range.start);
+        let in_code = pass.code.is_some();
+        abbreviations.mark(event, in_code, |event| {
+            pass.handle(event, line, &mut events)
+        })?;
     }
     pass.close_snippet(&mut events);
     let mut html = String::with_capacity(markdown.len() * 3 / 2);

@@ -3,13 +3,14 @@
 //! - [`markdown`]: the one pulldown-cmark pass per page (HTML, headings, snippets),
 //!   after line-based rewrites of Python-Markdown syntax that keep the file's
 //!   line numbers (`line_map`): included files ([`includes`]), admonitions and
-//!   tabs (`admonitions`).
+//!   tabs (`admonitions`), abbreviations (`abbreviations`).
 //! - [`highlight`]: bounded server-side syntax highlighting.
 //! - [`code_block`]: a block's `<pre>`, line by line for `linenums` and `hl_lines`.
 //! - [`nav`]: section tree, reading order and the shared sidebar.
 //! - [`templates`]: askama templates and their data.
 //! - [`assets`]: the embedded CSS/JS under content-hashed names.
 //! - [`snapshot`]: all of the above, built once per content change.
+mod abbreviations;
 mod admonitions;
 pub mod assets;
 pub mod code_block;

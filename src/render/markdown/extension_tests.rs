@@ -1,5 +1,5 @@
 //! The pass with Python-Markdown's and pymdown's syntax: numbered and
-//! highlighted code lines, heading attributes, includes.
+//! highlighted code lines, heading attributes, abbreviations, includes.
 use super::tests::{context, render_ok};
 use super::*;
 
@@ -90,6 +90,41 @@ fn heading_attributes_as_attr_list_writes_them() {
 }
 
 #[test]
+fn abbreviations_mark_text_and_nothing_else() {
+    let out = render_ok(
+        "## The HTML spec\n\nHTML and `HTML` and [HTML](https://x.test/HTML) and <https://x.test/HTML>.\n\n![HTML](/h.png)\n\n```text\nHTML\n```\n\n*[HTML]: Hyper Text \"Markup\" Language\n",
+    );
+    let abbr = "<abbr title=\"Hyper Text &quot;Markup&quot; Language\">HTML</abbr>";
+    let html = &out.html;
+    assert!(
+        html.contains(&format!("<h2 id=\"the-html-spec\">The {abbr} spec")),
+        "{html}"
+    );
+    assert_eq!(out.toc[0].text, "The HTML spec");
+    assert!(
+        html.contains(&format!(
+            "<p>{abbr} and <code>HTML</code> and <a href=\"https://x.test/HTML\">{abbr}</a> and <a href=\"https://x.test/HTML\">https://x.test/HTML</a>.</p>"
+        )),
+        "{html}"
+    );
+    assert!(html.contains("alt=\"HTML\""), "{html}");
+    assert!(
+        html.contains("<code class=\"language-text hl-code\">HTML\n</code>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("*[HTML]"),
+        "the definition is not shown: {html}"
+    );
+    assert_eq!(html.matches("<abbr").count(), 3, "{html}");
+    assert!(
+        out.sections[1].text.contains("HTML and HTML"),
+        "{:?}",
+        out.sections
+    );
+}
+
+#[test]
 fn included_files_render_in_place_with_the_including_line() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -99,7 +134,7 @@ fn included_files_render_in_place_with_the_including_line() {
     .unwrap();
     std::fs::write(
         dir.path().join("note.md"),
-        "!!! note\n    From a note.\n\n```python hl_lines=\"1\"\nprint(2)\n```\n",
+        "!!! note\n    From a note.\n\n```python hl_lines=\"1\"\nprint(2)\n```\n\n*[API]: Application Programming Interface\n",
     )
     .unwrap();
     let mut context = context();
@@ -122,6 +157,10 @@ fn included_files_render_in_place_with_the_including_line() {
     assert!(out.snippets.iter().all(|s| s.runnable));
     let html = &out.html;
     assert!(html.contains("<div class=\"admonition note\">"), "{html}");
+    assert!(
+        html.contains("<abbr title=\"Application Programming Interface\">API</abbr>"),
+        "{html}"
+    );
     assert!(
         html.contains("8&lt;– “shown.md”</p>"),
         "the escaped line is shown (in prose, with smart punctuation): {html}"
