@@ -12,6 +12,7 @@ mod helpers;
 mod hostile;
 mod isolation;
 mod like_python;
+mod markdown_extensions;
 mod problems;
 mod process;
 mod requests;
