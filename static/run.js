@@ -60,8 +60,11 @@
     return v >= 1000 ? (v / 1000).toFixed(2) + " s" : (v >= 100 ? Math.round(v) : +v.toPrecision(2)) + " ms";
   }
 
-  // One block span per source line; highlight spans crossing a line end are cloned.
+  // One block span per source line; highlight spans crossing a line end are
+  // cloned. Blocks with numbered or highlighted lines come from the server
+  // cut into these spans already.
   function wrapLines(code) {
+    if (code.classList.contains("code-lines")) return Array.from(code.querySelectorAll(":scope > .code-line"));
     var lines = [], path = [], frag = document.createDocumentFragment(), line, at;
     function open() {
       line = at = add(frag, "span", "code-line");

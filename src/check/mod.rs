@@ -147,7 +147,14 @@ pub fn run(
             let Some(file) = snapshot.source_file(page) else {
                 continue;
             };
-            let changed = record::write(&root.join(file), recorded)?;
+            let written = record::write(&root.join(file), recorded)?;
+            for block in written.included {
+                writeln!(
+                    out,
+                    "not recorded: block {block} of {file} comes from a file it includes (--8<--)"
+                )?;
+            }
+            let changed = written.changed;
             if changed > 0 {
                 writeln!(out, "wrote {changed} output block(s) in {file}")?;
                 blocks += changed;

@@ -79,11 +79,28 @@ pub enum Change {
     Inside(Vec<LineEdit>),
 }
 
+/// What [`write`] did to one file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Written {
+    /// Output blocks that changed.
+    pub changed: usize,
+    /// The recordings left alone because their block is not in the file: it
+    /// comes from a file the page includes (`--8<--`), and counts as the
+    /// including line.
+    pub included: Vec<usize>,
+}
+
 /// Writes `recordings` into the markdown file `file` (and its images next
-/// to it). Returns how many output blocks changed.
-pub fn write(file: &Path, recordings: &[Recording]) -> anyhow::Result<usize> {
+/// to it).
+pub fn write(file: &Path, recordings: &[Recording]) -> anyhow::Result<Written> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (recordings, included): (Vec<&Recording>, Vec<&Recording>) =
+        recordings.iter().partition(|recording| {
+            text.lines()
+                .nth(recording.fence_line.saturating_sub(1))
+                .is_some_and(|line| fence_line(line).is_some())
+        });
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -131,7 +148,10 @@ pub fn write(file: &Path, recordings: &[Recording]) -> anyhow::Result<usize> {
     if changed > 0 {
         write_atomically(file, &new_text)?;
     }
-    Ok(changed)
+    Ok(Written {
+        changed,
+        included: included.iter().map(|r| r.block).collect(),
+    })
 }
 
 /// Images an earlier recording of this block left.
@@ -311,6 +331,30 @@ mod tests {
         assert_eq!(
             new,
             "- item\n\n    ```python\n    print('```')\n    ```\n\n    ````output\n    ```\n    ````\n"
+        );
+    }
+
+    #[test]
+    fn blocks_from_included_files_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("page.md");
+        std::fs::write(&file, "--8<-- \"other.md\"\n\n```python\nb\n```\n").unwrap();
+        let recording = |fence_line, block| Recording {
+            fence_line,
+            block,
+            recorded: Recorded::Output(vec![Piece::Text("out\n".into())]),
+        };
+        let written = write(&file, &[recording(1, 1), recording(3, 2)]).unwrap();
+        assert_eq!(
+            written,
+            Written {
+                changed: 1,
+                included: vec![1]
+            }
+        );
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap(),
+            "--8<-- \"other.md\"\n\n```python\nb\n```\n\n```output\nout\n```\n"
         );
     }
 

@@ -14,11 +14,13 @@
 //! Values may be quoted (`title="a b.py"`), and the attributes may sit in
 //! braces as Python-Markdown writes them (`{ .python title="x.py" }`, the
 //! language then being the first `.class`). `title=` is shown above any
-//! block. On a Python block, other tools' attributes (`hl_lines`, `test`,
-//! ...) are kept and ignored, with a warning at load; only rundocs' own
-//! attributes with a bad value, or a near-miss of one (`tiemout=5`), are
-//! errors. Other languages keep whatever their info string says
-//! (`rust,ignore` from other tools is fine).
+//! block, and [`lines`] reads `hl_lines` and `linenums` for a block of any
+//! language. On a Python block, other tools' attributes (`test`, ...) are
+//! kept and ignored, with a warning at load; only rundocs' own attributes
+//! with a bad value, or a near-miss of one (`tiemout=5`), are errors. Other
+//! languages keep whatever their info string says (`rust,ignore` from other
+//! tools is fine).
+pub mod lines;
 
 use super::session::CONSOLE_LANGUAGES;
 
@@ -81,6 +83,42 @@ pub fn fence_line(line: &str) -> Option<FenceLine<'_>> {
     })
 }
 
+/// Follows markdown line by line and tells which lines belong to fenced
+/// code, for the line-based passes that leave code alone.
+#[derive(Debug, Default)]
+pub struct FenceTracker {
+    /// The marker and length of the fence of the open block, if any.
+    open: Option<(char, usize)>,
+}
+
+impl FenceTracker {
+    /// Takes the next line; whether it is part of a fenced block (its
+    /// opening and closing fences included).
+    pub fn in_code(&mut self, line: &str) -> bool {
+        let found = fence_line(line);
+        match (self.open, found) {
+            (None, None) => false,
+            (None, Some(opening)) => {
+                self.open = Some((opening.marker, opening.length));
+                true
+            }
+            (Some((marker, length)), Some(found)) => {
+                let open = FenceLine {
+                    indent: 0,
+                    marker,
+                    length,
+                    info: "",
+                };
+                if found.closes(&open) {
+                    self.open = None;
+                }
+                true
+            }
+            (Some(_), None) => true,
+        }
+    }
+}
+
 /// Attributes of a Python block.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PythonAttributes {
@@ -100,12 +138,13 @@ pub struct PythonAttributes {
     pub ignored: Vec<String>,
 }
 
-/// Attributes of mkdocs and its extensions that need no warning.
+/// Attributes of mkdocs and its extensions that need no warning (`hl_lines`
+/// and `linenums` are read by [`lines`]).
 const FOREIGN_KNOWN: [&str; 4] = ["hl_lines", "linenums", "anchor_linenums", "lang"];
 
 /// The info string's words: spaces and commas separate, quotes keep a
 /// value whole (and are dropped), braces are dropped.
-fn words(info: &str) -> Vec<String> {
+pub(crate) fn words(info: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();
     let mut quote: Option<char> = None;

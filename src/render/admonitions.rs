@@ -20,15 +20,9 @@
 //! in it is a normal block (runnable too), and admonitions nest. Lines in
 //! fenced code are left alone. The rewrite keeps, for each of its lines, the
 //! line it came from, so errors and blocks keep the line numbers of the file.
-use crate::content::fence::{fence_line, FenceLine};
+use super::line_map::Rewritten;
+use crate::content::fence::FenceTracker;
 use crate::util::escape_html;
-
-/// The rewritten markdown and, for each of its lines, the 0-based line of
-/// the original it stands for.
-pub struct Rewritten {
-    pub text: String,
-    pub origin: Vec<usize>,
-}
 
 /// `None` when `markdown` has no admonition (the common case: no copy).
 pub fn rewrite(markdown: &str) -> Option<Rewritten> {
@@ -41,17 +35,7 @@ pub fn rewrite(markdown: &str) -> Option<Rewritten> {
     let lines: Vec<(usize, &str)> = markdown.lines().enumerate().collect();
     let mut out = Vec::new();
     let changed = process(&lines, &mut out, &mut 0);
-    if !changed {
-        return None;
-    }
-    let mut text = String::with_capacity(markdown.len() + 256);
-    let mut origin = Vec::with_capacity(out.len());
-    for (line, content) in out {
-        text.push_str(&content);
-        text.push('\n');
-        origin.push(line);
-    }
-    Some(Rewritten { text, origin })
+    changed.then(|| Rewritten::from_lines(out))
 }
 
 /// What opens an admonition: `(indent, collapsible, open, kind, title)`.
@@ -213,19 +197,12 @@ fn tab_set(
 /// `sets` counts the page's tab sets (their radio buttons need names).
 fn process(lines: &[(usize, &str)], out: &mut Vec<(usize, String)>, sets: &mut usize) -> bool {
     let mut changed = false;
-    // The fence of the code block the line is in, if any.
-    let mut fence: Option<FenceLine<'_>> = None;
+    let mut fences = FenceTracker::default();
     let mut i = 0;
     while i < lines.len() {
         let (origin, line) = lines[i];
-        if let Some(found) = fence_line(line) {
-            match &fence {
-                None => fence = Some(found),
-                Some(open) if found.closes(open) => fence = None,
-                Some(_) => {}
-            }
-        }
-        if fence.is_none() && line.trim() == "[TOC]" {
+        let in_code = fences.in_code(line);
+        if !in_code && line.trim() == "[TOC]" {
             // Python-Markdown's table of contents marker: rundocs shows
             // the page's contents beside it already.
             changed = true;
@@ -233,13 +210,12 @@ fn process(lines: &[(usize, &str)], out: &mut Vec<(usize, String)>, sets: &mut u
             i += 1;
             continue;
         }
-        if fence.is_none() && tab(line).is_some() {
+        if !in_code && tab(line).is_some() {
             changed = true;
             i = tab_set(lines, i, out, sets);
             continue;
         }
-        let Some((indent, collapsible, open, kind, title)) =
-            opener(line).filter(|_| fence.is_none())
+        let Some((indent, collapsible, open, kind, title)) = opener(line).filter(|_| !in_code)
         else {
             out.push((origin, line.to_string()));
             i += 1;

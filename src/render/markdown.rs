@@ -4,13 +4,21 @@
 //! needs from a page: the headings (with unique ids) for the table of
 //! contents, the first `#` heading (a title when front matter gives none),
 //! and every code block as a [`Snippet`] with its attributes and its expected
-//! output. [`parser_options`] is the one set of options the whole program uses.
+//! output. Text outside code gets the page's abbreviations on its way through.
+//! [`parser_options`] is the one set of options the whole program uses.
 use std::collections::HashMap;
 
+use pulldown_cmark::utils::TextMergeWithOffset;
 use pulldown_cmark::{CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
+use super::abbreviations::{self, Abbreviations};
+use super::admonitions;
+use super::code_block::{code_block_from_html, code_block_html};
 use super::highlight::code_html;
+use super::includes::{self, IncludeRoot};
+use super::line_map::Prepared;
 use super::session::{read_session, session_html};
+use crate::content::fence::lines::LineOptions;
 use crate::content::fence::{self, Fence};
 use crate::content::session;
 use crate::content::snippet::snippet_id;
@@ -18,8 +26,9 @@ use crate::content::Snippet;
 use crate::util::escape_html;
 
 /// The markdown dialect of every page: GitHub-flavoured tables, footnotes,
-/// strikethrough and task lists, `{#id}` heading attributes, and smart
-/// punctuation (which pulldown-cmark never applies inside code).
+/// strikethrough and task lists, heading attributes as attr_list writes
+/// them (`{#id}`, `{ #id .class key=value }`, `{: #id }`), definition lists,
+/// and smart punctuation (which pulldown-cmark never applies inside code).
 pub fn parser_options() -> Options {
     Options::ENABLE_TABLES
         | Options::ENABLE_FOOTNOTES
@@ -86,6 +95,8 @@ pub struct PageContext<'a> {
     /// The folder of the page's file, relative to the content root (`""` at
     /// the root): where recorded output images are.
     pub file_dir: &'a str,
+    /// Where `--8<--` includes are read from (`None`: the bundled write-ups).
+    pub includes: Option<IncludeRoot<'a>>,
 }
 
 /// A mistake in the markdown, at a 1-based line of the file.
@@ -97,18 +108,35 @@ pub struct MarkdownError {
 
 /// Renders `markdown` and collects its headings and code blocks.
 pub fn render(markdown: &str, context: PageContext<'_>) -> Result<RenderedMarkdown, MarkdownError> {
-    // mkdocs' admonitions, rewritten to plain markdown (lines still counted
-    // as in the file).
-    let rewritten = super::admonitions::rewrite(markdown);
-    let (markdown, origin) = match &rewritten {
-        Some(rewritten) => (rewritten.text.as_str(), Some(rewritten.origin.as_slice())),
-        None => (markdown, None),
-    };
-    let lines = LineIndex::new(markdown, context.body_first_line, origin);
+    // Python-Markdown's line-based syntax, rewritten to plain markdown
+    // (lines still counted as in the file): included files, admonitions
+    // and tabs, abbreviation definitions.
+    let mut include_warnings = Vec::new();
+    let mut abbreviations = Abbreviations::default();
+    let prepared = Prepared::new(markdown)
+        .then(|text| includes::expand(text, context.includes, &mut include_warnings))
+        .then(admonitions::rewrite)
+        .then(|text| {
+            let (rewritten, found) = abbreviations::extract(text);
+            abbreviations = found;
+            rewritten
+        });
+    let lines = LineIndex::new(&prepared, context.body_first_line);
     let mut pass = Pass::new(context);
+    pass.out
+        .warnings
+        .extend(include_warnings.into_iter().map(|warning| MarkdownError {
+            line: context.body_first_line + warning.line,
+            message: warning.message,
+        }));
     let mut events = Vec::new();
-    for (event, range) in Parser::new_ext(markdown, parser_options()).into_offset_iter() {
-        pass.handle(event, lines.line_of(range.start), &mut events)?;
+    let parser = Parser::new_ext(&prepared.text, parser_options()).into_offset_iter();
+    for (event, range) in TextMergeWithOffset::new(parser) {
+        let line = lines.line_of(range.start);
+        let in_code = pass.code.is_some();
+        abbreviations.mark(event, in_code, |event| {
+            pass.handle(event, line, &mut events)
+        })?;
     }
     pass.close_snippet(&mut events);
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
@@ -211,6 +239,9 @@ impl<'a> Pass<'a> {
                     text: String::new(),
                 });
             }
+            // `{ #id .class key=value }` after a heading, as attr_list
+            // writes it (`{: …}` too): the id and classes are kept, other
+            // attributes dropped.
             Event::Start(Tag::Heading {
                 level,
                 id,
@@ -223,8 +254,12 @@ impl<'a> Pass<'a> {
                 self.seen_any_block = true;
                 self.heading = Some(OpenHeading {
                     level,
-                    id: id.map(|id| id.into_string()),
-                    classes: classes.into_iter().map(|c| c.into_string()).collect(),
+                    id: id.filter(|id| whole_attribute(id)).map(CowStr::into_string),
+                    classes: classes
+                        .into_iter()
+                        .filter(|class| whole_attribute(class))
+                        .map(CowStr::into_string)
+                        .collect(),
                     inner: Vec::new(),
                 });
             }
@@ -316,6 +351,11 @@ impl<'a> Pass<'a> {
                     .then(|| read_session(&code.text, code.line, &attributes))
                     .transpose()?;
                 let language = if session.is_some() { "pycon" } else { "python" };
+                let highlighted = match &session {
+                    Some(session) => session_html(&code.text, session),
+                    None => code_html(&code.text, "python"),
+                };
+                let block = code_block_from_html(language, highlighted, &self.line_options(&code));
                 let snippet = self.push_snippet(&code, language, !attributes.norun);
                 let snippet = &mut self.out.snippets[snippet];
                 snippet.timeout_s = attributes
@@ -326,10 +366,6 @@ impl<'a> Pass<'a> {
                 snippet.expect_error = attributes.expect_error;
                 snippet.echo = attributes.echo;
                 snippet.session = session.is_some();
-                let code_html = match &session {
-                    Some(session) => session_html(&code.text, session),
-                    None => code_html(&code.text, "python"),
-                };
                 if snippet.runnable {
                     // A session's expected output is inside it: no `output`
                     // block belongs to it.
@@ -338,25 +374,33 @@ impl<'a> Pass<'a> {
                         self.snippet_open = Some(snippet.index);
                     }
                     format!(
-                        "<div class=\"snippet\" data-snippet-id=\"{}\" data-timeout-s=\"{}\">\n\
-                         {title}<pre class=\"code\"><code class=\"language-{language} hl-code\">{code_html}</code></pre>\n{close}",
+                        "<div class=\"snippet\" data-snippet-id=\"{}\" data-timeout-s=\"{}\">\n{title}{block}{close}",
                         snippet.id, snippet.timeout_s
                     )
                 } else {
-                    format!("{title}{}", code_block_html(language, &code_html))
+                    format!("{title}{block}")
                 }
             }
             Fence::Other { language, title } => {
+                let block = code_block_html(&language, &code.text, &self.line_options(&code));
                 self.push_snippet(&code, &language, false);
-                format!(
-                    "{}{}",
-                    title_html(title.as_deref()),
-                    code_block_html(&language, &code_html(&code.text, &language))
-                )
+                format!("{}{block}", title_html(title.as_deref()))
             }
         };
         events.push(Event::Html(CowStr::from(html)));
         Ok(())
+    }
+
+    /// The block's `linenums` and `hl_lines`; what cannot be read is a warning.
+    fn line_options(&mut self, code: &OpenCode) -> LineOptions {
+        let (options, problems) = fence::lines::parse(&code.info, code.text.lines().count());
+        self.out
+            .warnings
+            .extend(problems.into_iter().map(|message| MarkdownError {
+                line: code.line,
+                message,
+            }));
+        options
     }
 
     /// Records a code block and returns its index in `out.snippets`.
@@ -517,15 +561,11 @@ fn title_html(title: Option<&str>) -> String {
     })
 }
 
-fn code_block_html(language: &str, code_html: &str) -> String {
-    if language.is_empty() {
-        format!("<pre class=\"code\"><code>{code_html}</code></pre>\n")
-    } else {
-        format!(
-            "<pre class=\"code\"><code class=\"language-{} hl-code\">{code_html}</code></pre>\n",
-            escape_html(language)
-        )
-    }
+/// Whether a heading's `#id` or `.class` is one: pulldown-cmark cuts the
+/// attributes at spaces, so a quoted value with a space in it
+/// (`title="a .b"`) leaves pieces with quotes in them, which are dropped.
+fn whole_attribute(value: &str) -> bool {
+    !value.is_empty() && !value.contains(['"', '\''])
 }
 
 /// The visible text of inline events (for heading ids and the TOC).
@@ -626,31 +666,30 @@ fn find_cycle<'a>(
 struct LineIndex<'a> {
     starts: Vec<usize>,
     first_line: usize,
-    /// For rewritten text: the body line each of its lines came from.
-    origin: Option<&'a [usize]>,
+    /// The rewritten text and the page line of each of its lines.
+    prepared: &'a Prepared<'a>,
 }
 
 impl<'a> LineIndex<'a> {
-    fn new(text: &str, first_line: usize, origin: Option<&'a [usize]>) -> Self {
+    fn new(prepared: &'a Prepared<'a>, first_line: usize) -> Self {
         let starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .chain(prepared.text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         LineIndex {
             starts,
             first_line,
-            origin,
+            prepared,
         }
     }
 
     fn line_of(&self, offset: usize) -> usize {
         let line_in_text = self.starts.partition_point(|&start| start <= offset) - 1;
-        let line_in_body = match self.origin {
-            Some(origin) if !origin.is_empty() => origin[line_in_text.min(origin.len() - 1)],
-            _ => line_in_text,
-        };
-        self.first_line + line_in_body
+        self.first_line + self.prepared.page_line(line_in_text)
     }
 }
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod extension_tests;

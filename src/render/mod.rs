@@ -1,15 +1,23 @@
 //! From loaded content to servable HTML.
 //!
-//! - [`markdown`]: the one pulldown-cmark pass per page (HTML, headings, snippets).
+//! - [`markdown`]: the one pulldown-cmark pass per page (HTML, headings, snippets),
+//!   after line-based rewrites of Python-Markdown syntax that keep the file's
+//!   line numbers (`line_map`): included files ([`includes`]), admonitions and
+//!   tabs (`admonitions`), abbreviations (`abbreviations`).
 //! - [`highlight`]: bounded server-side syntax highlighting.
 //! - [`session`]: interpreter sessions shown with prompts and output apart.
+//! - [`code_block`]: a block's `<pre>`, line by line for `linenums` and `hl_lines`.
 //! - [`nav`]: section tree, reading order and the shared sidebar.
 //! - [`templates`]: askama templates and their data.
 //! - [`assets`]: the embedded CSS/JS under content-hashed names.
 //! - [`snapshot`]: all of the above, built once per content change.
+mod abbreviations;
 mod admonitions;
 pub mod assets;
+pub mod code_block;
 pub mod highlight;
+pub mod includes;
+mod line_map;
 pub mod markdown;
 pub mod nav;
 pub mod page_body;

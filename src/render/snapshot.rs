@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::assets::AssetUrls;
 use super::highlight;
+use super::includes::IncludeRoot;
 use super::markdown::{self, PageContext, RenderedMarkdown};
 use super::nav::{NavPage, Navigation, CURRENT_MARK};
 pub use super::page_body::PageBody;
@@ -24,7 +25,7 @@ use super::templates::{
     render_split, Chrome, ContentErrorTemplate, IndexEntry, IndexGroupView, IndexTemplate, Link,
     NotFoundTemplate, PageTemplate, SplitPage,
 };
-use crate::config::{Config, MAX_TIMEOUT_S};
+use crate::config::{Config, ContentSource, MAX_TIMEOUT_S};
 use crate::content::{self, ContentImage, ContentProblem, Snippet, SourcePage};
 use crate::search::{PendingIndex, SearchSection};
 use crate::util::{hex_prefix, return_free_memory_to_the_system};
@@ -509,6 +510,13 @@ fn render_markdown(
         max_timeout_s: MAX_TIMEOUT_S,
         base_path: &config.base_path,
         file_dir: source.file.rsplit_once('/').map_or("", |(dir, _)| dir),
+        includes: match &config.content {
+            ContentSource::Dir(dir) => Some(IncludeRoot {
+                dir,
+                page_file: &source.file,
+            }),
+            ContentSource::Bundled => None,
+        },
     };
     if !source.front.ignored.is_empty() {
         tracing::info!(

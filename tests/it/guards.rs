@@ -267,7 +267,7 @@ async fn a_thread_blocked_on_the_examples_socket_ends_after_the_run() {
     let out = run_named(&app, "socket-recv").await;
     assert_eq!(out.end["status"], "ok", "{}", out.end);
     assert_eq!(out.stdout, "receiving\n");
-    assert_no_thread_left_running_within(&app, Duration::from_secs(3), "socket-recv").await;
+    assert_no_thread_left_running_within(&app, Duration::from_secs(10), "socket-recv").await;
     assert_still_serving(&app).await;
 }
 

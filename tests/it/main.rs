@@ -12,6 +12,7 @@ mod helpers;
 mod hostile;
 mod isolation;
 mod like_python;
+mod markdown_extensions;
 mod mkdocs;
 mod problems;
 mod process;

@@ -7,7 +7,7 @@ use scraper::{Html, Selector};
 use super::helpers::*;
 
 /// The fixture projects written the way mkdocs and mkdocs-material sites are.
-const PROJECTS: [&str; 1] = ["mkdocs-project"];
+const PROJECTS: [&str; 2] = ["mkdocs-project", "material-project"];
 
 #[tokio::test]
 async fn the_project_is_served_with_its_name_nav_order_and_edit_links() {

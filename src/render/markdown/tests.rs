@@ -1,6 +1,6 @@
 use super::*;
 
-fn context() -> PageContext<'static> {
+pub(super) fn context() -> PageContext<'static> {
     PageContext {
         url_path: "guide/page",
         body_first_line: 1,
@@ -8,10 +8,11 @@ fn context() -> PageContext<'static> {
         max_timeout_s: 3600.0,
         base_path: "",
         file_dir: "guide",
+        includes: None,
     }
 }
 
-fn render_ok(markdown: &str) -> RenderedMarkdown {
+pub(super) fn render_ok(markdown: &str) -> RenderedMarkdown {
     render(markdown, context()).expect("renders")
 }
 
