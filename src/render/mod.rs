@@ -22,6 +22,7 @@ pub mod markdown;
 pub mod nav;
 pub mod page_body;
 pub mod publisher;
+pub mod render_cache;
 mod session;
 pub mod snapshot;
 pub mod templates;

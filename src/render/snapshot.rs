@@ -21,6 +21,7 @@ use super::includes::IncludeRoot;
 use super::markdown::{self, PageContext, RenderedMarkdown};
 use super::nav::{NavPage, Navigation, CURRENT_MARK};
 pub use super::page_body::PageBody;
+use super::render_cache::{Key, RenderCache};
 use super::templates::{
     render_split, Chrome, ContentErrorTemplate, IndexEntry, IndexGroupView, IndexTemplate, Link,
     NotFoundTemplate, PageTemplate, SplitPage,
@@ -63,6 +64,27 @@ pub struct Snapshot {
     images: HashMap<String, ContentImage>,
     /// Top-level folders that hold pages or images (`api` for `api/x.md`).
     top_folders: std::collections::HashSet<String>,
+    /// This build's renderings, for the next build to reuse.
+    render_cache: RenderCache,
+}
+
+/// Time spent in each stage of a build, logged at `debug`.
+struct Stages(std::time::Instant);
+
+impl Stages {
+    fn start() -> Stages {
+        Stages(std::time::Instant::now())
+    }
+
+    fn done(&mut self, stage: &str) {
+        let now = std::time::Instant::now();
+        tracing::debug!(
+            stage,
+            elapsed_ms = (now - self.0).as_secs_f64() * 1e3,
+            "built"
+        );
+        self.0 = now;
+    }
 }
 
 /// The address `path` is another spelling of: `a/`, `a.md` and
@@ -76,7 +98,9 @@ pub fn canonical_page_path(path: &str) -> &str {
 /// A page rendered from markdown, before it goes into a template.
 struct BuiltPage {
     source: SourcePage,
-    markdown: RenderedMarkdown,
+    /// Shared with the render cache: a page unchanged since the last build
+    /// is not copied.
+    markdown: Arc<RenderedMarkdown>,
     title: String,
     /// The file is broken now; this is its last good version.
     problem: Option<ContentProblem>,
@@ -89,18 +113,24 @@ impl Snapshot {
         assets: &AssetUrls,
         previous: Option<&Snapshot>,
     ) -> anyhow::Result<Snapshot> {
+        let mut stage = Stages::start();
         let loaded =
             content::load(&config.content, config.drafts).context("cannot load the content")?;
+        stage.done("load");
         let mut problems = loaded.problems;
         let images: HashMap<String, ContentImage> = loaded.images.into_iter().collect();
-        let mut built = render_pages(loaded.pages, config, &mut problems);
+        let cache = previous.map(|p| &p.render_cache);
+        let mut built = render_pages(loaded.pages, config, cache, &mut problems);
+        stage.done("markdown");
         let broken = restore_last_good_versions(&problems, previous, config, &mut built);
 
         let generation = previous.map_or(1, |p| p.generation + 1);
         let chrome = Chrome::new(config, assets, generation);
         let nav = navigation(&built, config);
         let sidebar_digest = Sha256::digest(nav.sidebar_html.as_bytes());
+        stage.done("navigation");
         let pages = serve_pages(config, &chrome, &built, &broken, &nav, &sidebar_digest)?;
+        stage.done("templates");
         let not_found = ServedPage::new(
             render_split(&NotFoundTemplate { chrome: &chrome })?,
             None,
@@ -114,7 +144,22 @@ impl Snapshot {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
+        let render_cache = RenderCache::keep(
+            built
+                .iter()
+                .filter(|page| page.problem.is_none())
+                .map(|page| {
+                    (
+                        page.source.file.clone(),
+                        Key::of(&page.source),
+                        page.markdown.clone(),
+                    )
+                })
+                .collect(),
+            built.iter().map(|page| page.source.body.len()).sum(),
+        );
         let search = PendingIndex::start(search_sections(&mut built));
+        stage.done("snippets and search sections");
         let good_sources = built
             .into_iter()
             .map(|page| (page.source.file.clone(), page.source))
@@ -137,6 +182,7 @@ impl Snapshot {
             search,
             images,
             top_folders,
+            render_cache,
         };
         highlight::release_grammars();
         return_free_memory_to_the_system();
@@ -274,7 +320,7 @@ impl Snapshot {
 impl BuiltPage {
     fn new(
         source: SourcePage,
-        markdown: RenderedMarkdown,
+        markdown: Arc<RenderedMarkdown>,
         problem: Option<ContentProblem>,
     ) -> Self {
         let title = source
@@ -324,12 +370,29 @@ impl ServedPage {
 fn render_pages(
     sources: Vec<SourcePage>,
     config: &Config,
+    cache: Option<&RenderCache>,
     problems: &mut Vec<ContentProblem>,
 ) -> Vec<BuiltPage> {
+    // Pages the last build rendered from the same markdown are reused.
+    let kept: Vec<Option<Arc<RenderedMarkdown>>> = sources
+        .iter()
+        .map(|source| cache.and_then(|cache| cache.get(source, Key::of(source))))
+        .collect();
+    let (to_render, positions): (Vec<SourcePage>, Vec<usize>) = sources
+        .iter()
+        .zip(&kept)
+        .enumerate()
+        .filter(|(_, (_, kept))| kept.is_none())
+        .map(|(index, (source, _))| (source.clone(), index))
+        .unzip();
+    let mut rendered: Vec<Option<Result<Arc<RenderedMarkdown>, ContentProblem>>> =
+        kept.into_iter().map(|kept| kept.map(Ok)).collect();
+    for (position, result) in positions.into_iter().zip(render_all(&to_render, config)) {
+        rendered[position] = Some(result.map(Arc::new));
+    }
     let mut built = Vec::with_capacity(sources.len());
-    let rendered = render_all(&sources, config);
     for (source, result) in sources.into_iter().zip(rendered) {
-        match result {
+        match result.expect("every page is kept or rendered") {
             Ok(markdown) => built.push(BuiltPage::new(source, markdown, None)),
             Err(problem) => problems.push(problem),
         }
@@ -352,9 +415,11 @@ fn restore_last_good_versions(
             .and_then(|p| p.good_sources.get(&problem.file))
             .and_then(|source| Some((source.clone(), render_markdown(source, config).ok()?)));
         match last_good {
-            Some((source, markdown)) => {
-                built.push(BuiltPage::new(source, markdown, Some(problem.clone())))
-            }
+            Some((source, markdown)) => built.push(BuiltPage::new(
+                source,
+                Arc::new(markdown),
+                Some(problem.clone()),
+            )),
             None => broken.push(problem.clone()),
         }
     }
@@ -442,7 +507,7 @@ fn search_sections(built: &mut [BuiltPage]) -> Vec<SearchSection> {
     built
         .iter_mut()
         .flat_map(|page| {
-            let sections = std::mem::take(&mut page.markdown.sections);
+            let sections = page.markdown.sections.clone();
             let (url_path, title) = (&page.source.url_path, &page.title);
             sections.into_iter().map(move |section| SearchSection {
                 page: url_path.clone(),
