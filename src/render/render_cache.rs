@@ -5,9 +5,10 @@
 //! An entry is keyed by the page's file and a digest of everything its
 //! rendering reads (body, address, first line). Pages that include other
 //! files (`--8<--`) are not kept: what they include may change alone. The
-//! cache keeps a site's rendered markdown a second time, so a site larger
-//! than [`MAX_CACHED_BYTES`] of markdown is not cached (every build renders
-//! it whole, as before). Entries share their rendering with the pages of
+//! cache keeps a site's rendered markdown a second time, so it is kept only
+//! where the site is rebuilt while it serves (`--watch`, the wiki), and not
+//! for a site larger than [`MAX_CACHED_BYTES`] of markdown (every build
+//! renders it whole, as before). Entries share their rendering with the pages of
 //! the snapshot that built them.
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,7 +19,7 @@ use super::markdown::RenderedMarkdown;
 use crate::content::SourcePage;
 
 /// Most markdown, in bytes, whose renderings are kept.
-pub const MAX_CACHED_BYTES: usize = 32 << 20;
+pub const MAX_CACHED_BYTES: usize = 128 << 20;
 
 /// Renderings by file.
 #[derive(Debug, Default)]
@@ -53,13 +54,14 @@ impl RenderCache {
         (Some(*kept) == key).then(|| rendered.clone())
     }
 
-    /// A cache of `renderings` (file, key, rendering), unless the site is
-    /// too large to keep twice.
+    /// A cache of `renderings` (file, key, rendering), when the site
+    /// `rebuilds` while it serves and is not too large to keep twice.
     pub fn keep(
         renderings: Vec<(String, Option<Key>, Arc<RenderedMarkdown>)>,
         markdown_bytes: usize,
+        rebuilds: bool,
     ) -> RenderCache {
-        if markdown_bytes > MAX_CACHED_BYTES {
+        if !rebuilds || markdown_bytes > MAX_CACHED_BYTES {
             return RenderCache::default();
         }
         let entries = renderings

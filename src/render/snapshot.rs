@@ -157,6 +157,9 @@ impl Snapshot {
                 })
                 .collect(),
             built.iter().map(|page| page.source.body.len()).sum(),
+            config.watch
+                || config.access.edit != crate::config::EditAccess::Off
+                || config.wiki.remote.is_some(),
         );
         let search = PendingIndex::start(search_sections(&mut built));
         stage.done("snippets and search sections");
