@@ -335,6 +335,14 @@ impl Default for Config {
 pub const INTERNAL_PREFIX: &str = "/_rundocs";
 
 impl Config {
+    /// Code nobody vetted may run: edited examples (`run.edit`), or the
+    /// examples of a page being saved (`access.edit` with
+    /// `wiki.check_on_save`). It runs in sandboxed processes only.
+    pub fn runs_untrusted_code(&self) -> bool {
+        self.run.edit != EditAccess::Off
+            || (self.access.edit != EditAccess::Off && self.wiki.check_on_save != CheckOnSave::Off)
+    }
+
     /// Where rundocs' own routes start: the base path and [`INTERNAL_PREFIX`].
     pub fn routes_base(&self) -> String {
         format!("{}{INTERNAL_PREFIX}", self.base_path)

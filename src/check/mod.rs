@@ -84,12 +84,9 @@ pub fn run(
         if page.is_some_and(|p| p != snippet.page) {
             continue;
         }
-        let (mut verdict, end, pieces, stdout) = tokio.block_on(check_one(
-            &runtime,
-            &snapshot,
-            snippet,
-            config.run.isolation,
-        ))?;
+        let request = run_request(&snapshot, snippet, config.run.isolation);
+        let (mut verdict, end, pieces, stdout) =
+            tokio.block_on(check_one(&runtime, request, snippet))?;
         if record && status_as_expected(snippet, &end) {
             let recorded = if snippet.session {
                 session::recorded(snippet, &stdout).map(record::Recorded::Session)
@@ -172,11 +169,10 @@ pub fn run(
 
 async fn check_one(
     runtime: &Runtime,
-    snapshot: &Snapshot,
+    request: crate::runtime::RunRequest,
     snippet: &Snippet,
-    isolation: Isolation,
 ) -> anyhow::Result<(Verdict, RunEnd, Vec<record::Piece>, String)> {
-    let handle = runtime.submit(run_request(snapshot, snippet, isolation))?;
+    let handle = runtime.submit(request)?;
     let mut stdout = String::new();
     let mut stderr = String::new();
     let mut pieces = Vec::new();
@@ -277,4 +273,42 @@ pub fn judge(snippet: &Snippet, end: &RunEnd, stdout: &str, stderr: &str) -> Ver
         passed: problems.is_empty(),
         details: (!problems.is_empty()).then(|| problems.join("\n")),
     }
+}
+
+/// One example of a page that failed its check.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PageFailure {
+    /// 1-based position among the page's code blocks.
+    pub block: usize,
+    /// 1-based line of its opening fence.
+    pub line: usize,
+    pub details: String,
+}
+
+/// Checks the runnable examples of one page, given as its `snippets` (not
+/// yet served), each in `isolation`. Returns how many passed and what failed.
+pub async fn check_page(
+    runtime: &Runtime,
+    snippets: &[Snippet],
+    isolation: Isolation,
+) -> anyhow::Result<(usize, Vec<PageFailure>)> {
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for snippet in snippets.iter().filter(|s| s.runnable) {
+        let chain = crate::content::snippet::run_chain(snippets, snippet);
+        let request = crate::web::run::chain_request(chain, snippet, isolation);
+        let (verdict, end, _, _) = check_one(runtime, request, snippet).await?;
+        if verdict.passed {
+            passed += 1;
+        } else {
+            failures.push(PageFailure {
+                block: snippet.index + 1,
+                line: snippet.line,
+                details: verdict
+                    .details
+                    .unwrap_or_else(|| format!("ended {}", end.status.name())),
+            });
+        }
+    }
+    Ok((passed, failures))
 }

@@ -250,6 +250,20 @@ fn url_path_for(file: &str) -> Option<String> {
     Some(path.to_string())
 }
 
+/// The page `file` (below the content folder) would be with `text`: how a
+/// save is looked at before it is written.
+pub fn page_from_text(file: &str, text: &str) -> Result<SourcePage, ContentProblem> {
+    let url_path = url_path_for(file).unwrap_or_default();
+    parse_file(file, &url_path, Ok(text.as_bytes().to_vec())).map_err(|(line, message)| {
+        ContentProblem {
+            url_path,
+            file: file.to_string(),
+            line,
+            message,
+        }
+    })
+}
+
 fn parse_file(
     file: &str,
     url_path: &str,

@@ -43,6 +43,30 @@ pub struct Snippet {
     pub line: usize,
 }
 
+/// `snippet` and the blocks it `requires=` (found among `snippets`, on its
+/// page), each once, in the order they run.
+pub fn run_chain<'a>(snippets: &'a [Snippet], snippet: &'a Snippet) -> Vec<&'a Snippet> {
+    fn push<'a>(snippets: &'a [Snippet], snippet: &'a Snippet, chain: &mut Vec<&'a Snippet>) {
+        for name in &snippet.requires {
+            let required = snippets
+                .iter()
+                .find(|s| s.page == snippet.page && s.name.as_deref() == Some(name.as_str()));
+            // Names and cycles were checked when the page was rendered.
+            if let Some(required) = required {
+                if !chain.iter().any(|s| s.id == required.id) {
+                    push(snippets, required, chain);
+                }
+            }
+        }
+        if !chain.iter().any(|s| s.id == snippet.id) {
+            chain.push(snippet);
+        }
+    }
+    let mut chain = Vec::new();
+    push(snippets, snippet, &mut chain);
+    chain
+}
+
 /// Length of the hex digest kept in an id: 48 bits, plenty within one site.
 const ID_HEX_LEN: usize = 12;
 

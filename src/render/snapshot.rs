@@ -276,27 +276,7 @@ impl Snapshot {
     /// The blocks a run of `snippet` executes, in order: the blocks it
     /// `requires=` (transitively, each once, depth first), then itself.
     pub fn run_chain<'a>(&'a self, snippet: &'a Snippet) -> Vec<&'a Snippet> {
-        let mut chain = Vec::new();
-        self.push_chain(snippet, &mut chain);
-        chain
-    }
-
-    fn push_chain<'a>(&'a self, snippet: &'a Snippet, chain: &mut Vec<&'a Snippet>) {
-        for name in &snippet.requires {
-            let required = self
-                .snippets
-                .iter()
-                .find(|s| s.page == snippet.page && s.name.as_deref() == Some(name.as_str()));
-            // Names and cycles were checked when the page was rendered.
-            if let Some(required) = required {
-                if !chain.iter().any(|s| s.id == required.id) {
-                    self.push_chain(required, chain);
-                }
-            }
-        }
-        if !chain.iter().any(|s| s.id == snippet.id) {
-            chain.push(snippet);
-        }
+        crate::content::snippet::run_chain(&self.snippets, snippet)
     }
 
     /// Content files that are broken right now, sorted by file.
@@ -567,7 +547,7 @@ fn render_all(
 /// Below this many pages per core, one thread renders everything.
 const PAGES_PER_THREAD_AT_LEAST: usize = 8;
 
-fn render_markdown(
+pub(crate) fn render_markdown(
     source: &SourcePage,
     config: &Config,
 ) -> Result<RenderedMarkdown, ContentProblem> {

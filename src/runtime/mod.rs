@@ -80,8 +80,7 @@ impl RuntimeSettings {
             memory_limit_bytes: config.run.memory_limit_bytes,
             site_packages: config.venv_site_packages.clone(),
             worker_priority: config.run.worker_priority,
-            process: (config.run.isolation == Isolation::Process
-                || config.run.edit != crate::config::EditAccess::Off)
+            process: (config.run.isolation == Isolation::Process || config.runs_untrusted_code())
                 .then(|| process::ProcessSettings::from_config(config)),
         }
     }

@@ -90,13 +90,14 @@ pub fn start(
 
 /// What running `snippet` means: its `requires=` chain, then itself, under its time limit.
 pub fn run_request(snapshot: &Snapshot, snippet: &Snippet, isolation: Isolation) -> RunRequest {
+    chain_request(snapshot.run_chain(snippet), snippet, isolation)
+}
+
+/// Runs `chain` (ending in `snippet`) as one run in one namespace.
+pub fn chain_request(chain: Vec<&Snippet>, snippet: &Snippet, isolation: Isolation) -> RunRequest {
     RunRequest {
         isolation,
-        blocks: snapshot
-            .run_chain(snippet)
-            .into_iter()
-            .map(block_of)
-            .collect(),
+        blocks: chain.into_iter().map(block_of).collect(),
         timeout: Duration::from_secs_f64(snippet.timeout_s),
     }
 }

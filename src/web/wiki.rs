@@ -21,7 +21,7 @@ use super::error::ApiError;
 use super::json_body::{read_json, BodyRules};
 use super::AppState;
 use crate::access::Identity;
-use crate::config::EditAccess;
+use crate::config::{CheckOnSave, EditAccess};
 use crate::render::Snapshot;
 use crate::wiki::{history, Author, PagePath, StoreError, Wiki};
 
@@ -206,6 +206,23 @@ pub async fn save(
         return Err(too_large());
     }
     let page = page_path(&state.snapshot.load(), &query.path)?;
+    let check = match state.config.wiki.check_on_save {
+        CheckOnSave::Off => None,
+        _ => Some(check_examples(&state, &page, &save.source).await?),
+    };
+    if let Some(check) = check.as_ref().filter(|c| !c.failed.is_empty()) {
+        if state.config.wiki.check_on_save == CheckOnSave::Block {
+            return Ok(HttpResponse::UnprocessableEntity().json(json!({
+                "error": format!(
+                    "{} of the page's examples failed, and this site saves only pages whose \
+                     examples pass (`wiki.check_on_save = \"block\"`); nothing was saved",
+                    check.failed.len()
+                ),
+                "check": check,
+                "yours": save.source,
+            })));
+        }
+    }
     let commit_message = message(
         &save.message,
         match save.base {
@@ -231,6 +248,7 @@ pub async fn save(
             "revision": committed.revision,
             "commit": committed.commit,
             "merged": committed.merged,
+            "check": check,
         }))),
         Err(StoreError::Conflict {
             path,
@@ -259,6 +277,44 @@ pub async fn save(
         }
         Err(error) => Err(store_error(error)),
     }
+}
+
+/// What checking a page's examples found.
+#[derive(Debug, serde::Serialize)]
+struct CheckReport {
+    passed: usize,
+    failed: Vec<crate::check::PageFailure>,
+}
+
+/// Runs the examples of `source` (the page `page` as it would be saved),
+/// each in a sandboxed process, as `rundocs check` would.
+async fn check_examples(
+    state: &AppState,
+    page: &PagePath,
+    source: &str,
+) -> Result<CheckReport, ApiError> {
+    let failure = |details: String| CheckReport {
+        passed: 0,
+        failed: vec![crate::check::PageFailure {
+            block: 0,
+            line: 0,
+            details,
+        }],
+    };
+    let rendered = crate::content::page_from_text(page.as_str(), source)
+        .and_then(|source| crate::render::snapshot::render_markdown(&source, &state.config));
+    let markdown = match rendered {
+        Ok(markdown) => markdown,
+        Err(problem) => return Ok(failure(format!("the page has an error: {problem}"))),
+    };
+    let (passed, failed) = crate::check::check_page(
+        &state.runtime,
+        &markdown.snippets,
+        crate::runtime::Isolation::Process,
+    )
+    .await
+    .map_err(|e| ApiError::Unavailable(format!("the examples could not be checked: {e:#}")))?;
+    Ok(CheckReport { passed, failed })
 }
 
 /// `DELETE /api/page?path=P&base=R`.

@@ -18,6 +18,12 @@ async fn wiki_app() -> (tempfile::TempDir, PathBuf, TestApp) {
 async fn wiki_app_with(
     access: impl FnOnce(&mut AccessConfig),
 ) -> (tempfile::TempDir, PathBuf, TestApp) {
+    wiki_app_with_config(move |config| access(&mut config.access)).await
+}
+
+async fn wiki_app_with_config(
+    adjust: impl FnOnce(&mut rundocs::config::Config),
+) -> (tempfile::TempDir, PathBuf, TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("wiki");
     copy_dir(&fixture("wiki"), &root);
@@ -28,7 +34,7 @@ async fn wiki_app_with(
         .map(|e| e.path().to_path_buf())
         .collect();
     assert!(rundocs::init::make_repository(&root, &files).unwrap());
-    let app = spawn_app_with(&root, move |config| access(&mut config.access)).await;
+    let app = spawn_app_with(&root, adjust).await;
     (dir, root, app)
 }
 
@@ -336,4 +342,47 @@ fn editing_a_folder_outside_git_says_how_to_make_it_a_repository() {
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(text.contains("git init"), "{text}");
+}
+
+#[tokio::test]
+async fn the_examples_of_a_save_are_checked_first() {
+    let failing = "# Sums\n\n```python\nprint(1 + 1)\n```\n\n```output\n3\n```\n";
+    let passing = "# Sums\n\n```python\nprint(1 + 1)\n```\n\n```output\n2\n```\n";
+
+    let (_dir, root, app) = wiki_app_with(|access| access.edit = EditAccess::Open).await;
+    // warn (the default): saved, with what failed.
+    let (status, saved) = save(&app, "sums", json!({"source": failing, "base": null})).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["check"]["passed"], 0);
+    assert_eq!(saved["check"]["failed"][0]["block"], 1);
+    assert!(saved["check"]["failed"][0]["details"]
+        .as_str()
+        .unwrap()
+        .contains('3'));
+    let (status, saved) = save(
+        &app,
+        "sums",
+        json!({"source": passing, "base": saved["revision"]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(saved["check"], json!({"passed": 1, "failed": []}));
+    drop(app);
+
+    let (_dir, root_blocking, app) = wiki_app_with_config(|config| {
+        config.access.edit = EditAccess::Open;
+        config.wiki.check_on_save = rundocs::config::CheckOnSave::Block;
+    })
+    .await;
+    let (status, refused) = save(&app, "sums", json!({"source": failing, "base": null})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["yours"], failing, "the editor's text comes back");
+    assert!(
+        !root_blocking.join("sums.md").exists(),
+        "nothing was written"
+    );
+    assert_eq!(git_status(&root_blocking), "");
+    let (status, _) = save(&app, "sums", json!({"source": passing, "base": null})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(root.join("sums.md").exists());
 }

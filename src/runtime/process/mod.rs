@@ -50,7 +50,8 @@ pub struct ProcessSettings {
     pub recycle_after_runs: u64,
     pub recycle_after: Duration,
     pub minimum_sandbox: SandboxLevel,
-    /// Edited runs are allowed: a sandbox below the minimum fails start-up.
+    /// Untrusted code may run (edited examples, pages being saved): a
+    /// sandbox below the minimum fails start-up.
     pub editing: bool,
     pub preload: Vec<String>,
     pub preload_venv: bool,
@@ -70,7 +71,7 @@ impl ProcessSettings {
             recycle_after_runs: process.recycle_after_runs,
             recycle_after: Duration::from_secs(process.recycle_after_s),
             minimum_sandbox: process.minimum_sandbox,
-            editing: config.run.edit != crate::config::EditAccess::Off,
+            editing: config.runs_untrusted_code(),
             preload: process.preload.clone(),
             preload_venv: process.preload_venv,
             // The zygote starts in `/`: a relative path would lead nowhere.
