@@ -77,6 +77,8 @@ pub struct LoadedSite {
     pub problems: Vec<ContentProblem>,
     /// Images (relative path → bytes) that pages show: served at their path.
     pub images: Vec<(String, ContentImage)>,
+    /// Addresses of moved pages: old → new (see `wiki::redirects`).
+    pub redirects: std::collections::HashMap<String, String>,
 }
 
 /// Where an image of the content is: read when it is asked for, not with
@@ -109,7 +111,13 @@ pub fn is_image(file: &str) -> bool {
 pub fn load(source: &ContentSource, include_drafts: bool) -> anyhow::Result<LoadedSite> {
     let mut site = LoadedSite::default();
     let files = match source {
-        ContentSource::Dir(root) => read_dir(root, &mut site.images)?,
+        ContentSource::Dir(root) => {
+            let redirects = root.join(crate::wiki::redirects::REDIRECTS_FILE);
+            if let Ok(text) = std::fs::read_to_string(redirects) {
+                site.redirects = crate::wiki::redirects::parse(&text);
+            }
+            read_dir(root, &mut site.images)?
+        }
         ContentSource::Bundled => read_bundled(&mut site.images),
     };
     for (file, bytes) in files {

@@ -66,6 +66,8 @@ pub struct Snapshot {
     top_folders: std::collections::HashSet<String>,
     /// This build's renderings, for the next build to reuse.
     render_cache: RenderCache,
+    /// Addresses of moved pages: old → new.
+    redirects: HashMap<String, String>,
 }
 
 /// Time spent in each stage of a build, logged at `debug`.
@@ -119,6 +121,7 @@ impl Snapshot {
         stage.done("load");
         let mut problems = loaded.problems;
         let images: HashMap<String, ContentImage> = loaded.images.into_iter().collect();
+        let redirects = loaded.redirects;
         let cache = previous.map(|p| &p.render_cache);
         let mut built = render_pages(loaded.pages, config, cache, &mut problems);
         stage.done("markdown");
@@ -186,6 +189,7 @@ impl Snapshot {
             images,
             top_folders,
             render_cache,
+            redirects,
         };
         highlight::release_grammars();
         return_free_memory_to_the_system();
@@ -208,6 +212,11 @@ impl Snapshot {
     /// The image of the content folder at `path` (relative, `/`-separated).
     pub fn image(&self, path: &str) -> Option<&ContentImage> {
         self.images.get(path)
+    }
+
+    /// Where the page once at `path` (no leading `/`) moved to, if it moved.
+    pub fn moved_to(&self, path: &str) -> Option<&str> {
+        self.redirects.get(path).map(String::as_str)
     }
 
     /// Whether the content has a page or image in the top-level `folder`.

@@ -54,7 +54,7 @@ fn need_of(method: &Method, path: &str, assets: &AssetTable) -> Need {
         // A webhook: its handler checks the shared secret.
         return Need::Nothing;
     }
-    if !reads && matches!(path, "/api/page" | "/api/revert") {
+    if !reads && matches!(path, "/api/page" | "/api/revert" | "/api/move") {
         // Changes: the handler asks `access.edit` about the sender.
         return Need::Identity;
     }

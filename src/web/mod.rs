@@ -199,6 +199,7 @@ fn internal_routes(cfg: &mut web::ServiceConfig) {
                 .service(read_only("/diff", get_or_head().to(wiki::diff)))
                 .service(web::resource("/revert").route(web::post().to(wiki::revert)))
                 .service(web::resource("/sync").route(web::post().to(wiki::sync)))
+                .service(web::resource("/move").route(web::post().to(wiki::move_page)))
                 .service(
                     web::resource("/run/{id}")
                         .route(web::post().to(run::run))

@@ -53,6 +53,17 @@ pub async fn page(state: web::Data<AppState>, request: HttpRequest) -> HttpRespo
         }
     }
     let canonical = crate::render::snapshot::canonical_page_path(path);
+    if let Some(target) = snapshot
+        .moved_to(canonical)
+        .filter(|target| snapshot.page(target).is_some())
+    {
+        return HttpResponse::PermanentRedirect()
+            .insert_header((
+                header::LOCATION,
+                crate::util::page_url(&state.config.base_path, target),
+            ))
+            .finish();
+    }
     if canonical != path && snapshot.page(canonical).is_some() {
         return HttpResponse::PermanentRedirect()
             .insert_header((

@@ -64,7 +64,7 @@ fn problem(request: &ServiceRequest) -> Option<(StatusCode, String)> {
                     .is_some_and(|route| {
                         (method == Method::PUT && route == "/api/page")
                             || (method == Method::POST
-                                && matches!(route, "/api/revert" | "/api/sync"))
+                                && matches!(route, "/api/revert" | "/api/sync" | "/api/move"))
                     })
             });
     if edited_run || wiki_change {

@@ -30,7 +30,7 @@ pub const RESERVED_FOLDER: &str = "_rundocs";
 const SINGLE_ROUTES: [&str; 5] = ["healthz", "metrics", "readyz", "search", "login"];
 
 /// The first segment after `api/` of every JSON route.
-const API_ROUTES: [&str; 11] = [
+const API_ROUTES: [&str; 12] = [
     "snippets",
     "search",
     "session",
@@ -41,6 +41,7 @@ const API_ROUTES: [&str; 11] = [
     "diff",
     "revert",
     "sync",
+    "move",
     "",
 ];
 

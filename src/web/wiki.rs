@@ -9,6 +9,7 @@
 //! | `GET /api/history[?path=P][&limit=N]` | newest first |
 //! | `GET /api/diff?path=P&from=R&to=R` | a unified diff |
 //! | `POST /api/revert` | `{"path", "to", "message"}` |
+//! | `POST /api/move` | `{"from", "to", "base", "message"}`: the old address redirects |
 //! | `POST /api/sync` | fetch `wiki.remote` now (a webhook; `Authorization: Bearer <wiki.sync_secret>`) |
 //!
 //! Reading needs the right to read; changing needs `access.edit`.
@@ -49,6 +50,16 @@ struct Save {
 struct Revert {
     path: String,
     to: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Move {
+    from: String,
+    to: String,
+    base: String,
     #[serde(default)]
     message: String,
 }
@@ -377,6 +388,43 @@ pub async fn revert(
     .await?;
     Ok(HttpResponse::Ok().json(json!({
         "path": shown.as_str(),
+        "revision": committed.revision,
+        "commit": committed.commit,
+    })))
+}
+
+/// `POST /api/move`: a page to another address, the old one redirecting.
+pub async fn move_page(
+    state: web::Data<AppState>,
+    http: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    wiki(&state)?;
+    let author = editor(&state, &http)?;
+    let too_large =
+        || ApiError::TooLarge("a move names two paths, a revision and a message".into());
+    let moving: Move = read_json(
+        &http,
+        payload,
+        BodyRules {
+            limit: 16 << 10,
+            shape: r#"{"from": "P", "to": "Q", "base": "REVISION", "message": "..."}"#,
+            too_large: &too_large,
+        },
+    )
+    .await?;
+    let snapshot = state.snapshot.load();
+    let from = page_path(&snapshot, &moving.from)?;
+    let to = PagePath::parse(&moving.to).map_err(|e| ApiError::BadRequest(e.0))?;
+    let text = message(&moving.message, format!("Move {from} to {to}"));
+    let shown = to.clone();
+    let committed = blocking(&state, move |wiki| {
+        wiki.change(|store| store.move_page(&from, &to, &moving.base, &text, &author))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "path": shown.as_str(),
+        "url": crate::util::page_url(&state.config.base_path, &shown.url_path()),
         "revision": committed.revision,
         "commit": committed.commit,
     })))

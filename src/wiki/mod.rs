@@ -9,6 +9,7 @@
 //! ([`paths`]).
 pub mod history;
 pub mod paths;
+pub mod redirects;
 pub mod store;
 pub mod sync;
 

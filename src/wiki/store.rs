@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use git2::{build::TreeUpdateBuilder, FileMode, IndexEntry, IndexTime, Oid, Repository, Signature};
 
 use super::paths::PagePath;
+use super::redirects::REDIRECTS_FILE;
 
 /// What went wrong, by what the client can do about it.
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +253,57 @@ impl Store {
         })
     }
 
+    /// Moves `from` (still at revision `base`) to `to`, in one commit that
+    /// also records the old address in [`REDIRECTS_FILE`], so links to it
+    /// keep working.
+    pub fn move_page(
+        &self,
+        from: &PagePath,
+        to: &PagePath,
+        base: &str,
+        message: &str,
+        author: &Author,
+    ) -> Result<Committed, StoreError> {
+        let current = self
+            .current_blob(from)?
+            .ok_or_else(|| StoreError::NotFound(from.to_string()))?;
+        if current.to_string() != base {
+            return Err(StoreError::Stale {
+                path: from.to_string(),
+                base: base.to_string(),
+            });
+        }
+        if self.current_blob(to)?.is_some() {
+            return Err(StoreError::Exists(to.to_string()));
+        }
+        let redirects_path = format!("{}{REDIRECTS_FILE}", self.prefix);
+        let head = self.head()?.expect("a page has a commit");
+        let redirects = match blob_in(&head.tree()?, &redirects_path)? {
+            Some(blob) => self.text_of(blob)?,
+            None => String::new(),
+        };
+        let redirects = super::redirects::add(&redirects, &from.url_path(), &to.url_path());
+        let redirects_blob = self.repo.blob(redirects.as_bytes())?;
+        let commit = self.commit_changes(
+            &[
+                (self.git_path(from), None),
+                (self.git_path(to), Some(current)),
+                (redirects_path, Some(redirects_blob)),
+            ],
+            message,
+            author,
+        )?;
+        let text = self.repo.find_blob(current)?.content().to_vec();
+        self.write_work_tree(to, Some(&text))?;
+        self.write_work_tree(from, None)?;
+        self.write_file(REDIRECTS_FILE, redirects.as_bytes())?;
+        Ok(Committed {
+            revision: Some(current.to_string()),
+            commit: commit.to_string(),
+            merged: false,
+        })
+    }
+
     /// Writes revision `to` of `page` back as a new commit.
     pub fn revert(
         &self,
@@ -311,6 +363,17 @@ impl Store {
         message: &str,
         author: &Author,
     ) -> Result<Oid, StoreError> {
+        self.commit_changes(&[(self.git_path(page), blob)], message, author)
+    }
+
+    /// One commit on top of the last: each path (below the work tree's
+    /// top) set to its blob, or removed.
+    fn commit_changes(
+        &self,
+        changes: &[(String, Option<Oid>)],
+        message: &str,
+        author: &Author,
+    ) -> Result<Oid, StoreError> {
         let head = self.head()?;
         let baseline = match &head {
             Some(head) => head.tree()?,
@@ -319,12 +382,13 @@ impl Store {
                 self.repo.find_tree(empty)?
             }
         };
-        let path = self.git_path(page);
         let mut update = TreeUpdateBuilder::new();
-        match blob {
-            Some(blob) => update.upsert(path.as_str(), blob, FileMode::Blob),
-            None => update.remove(path.as_str()),
-        };
+        for (path, blob) in changes {
+            match blob {
+                Some(blob) => update.upsert(path.as_str(), *blob, FileMode::Blob),
+                None => update.remove(path.as_str()),
+            };
+        }
         let tree = self
             .repo
             .find_tree(update.create_updated(&self.repo, &baseline)?)?;
@@ -336,12 +400,14 @@ impl Store {
             self.repo
                 .commit(Some("HEAD"), &author, &committer, message, &tree, &parents)?;
         let mut index = self.repo.index()?;
-        match blob {
-            Some(blob) => {
-                let size = self.repo.find_blob(blob)?.size();
-                index.add(&index_entry(&path, blob, size))?;
+        for (path, blob) in changes {
+            match blob {
+                Some(blob) => {
+                    let size = self.repo.find_blob(*blob)?.size();
+                    index.add(&index_entry(path, *blob, size))?;
+                }
+                None => index.remove_path(Path::new(path))?,
             }
-            None => index.remove_path(Path::new(&path))?,
         }
         index.write()?;
         Ok(commit)
@@ -352,18 +418,7 @@ impl Store {
     fn write_work_tree(&self, page: &PagePath, bytes: Option<&[u8]>) -> Result<(), StoreError> {
         let file = self.root.join(page.as_str());
         match bytes {
-            Some(bytes) => {
-                let folder = file.parent().expect("a page is in the content folder");
-                std::fs::create_dir_all(folder)?;
-                let temporary = folder.join(format!(
-                    ".{}.rundocs-save",
-                    file.file_name()
-                        .expect("a page has a name")
-                        .to_string_lossy()
-                ));
-                std::fs::write(&temporary, bytes)?;
-                std::fs::rename(&temporary, &file)?;
-            }
+            Some(bytes) => self.write_file(page.as_str(), bytes)?,
             None => {
                 match std::fs::remove_file(&file) {
                     Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
@@ -380,6 +435,23 @@ impl Store {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Writes `relative` (below the content folder): a temporary file
+    /// renamed over it, so it is never half-written.
+    fn write_file(&self, relative: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let file = self.root.join(relative);
+        let folder = file.parent().expect("a file is in the content folder");
+        std::fs::create_dir_all(folder)?;
+        let temporary = folder.join(format!(
+            ".{}.rundocs-save",
+            file.file_name()
+                .expect("a file has a name")
+                .to_string_lossy()
+        ));
+        std::fs::write(&temporary, bytes)?;
+        std::fs::rename(&temporary, &file)?;
         Ok(())
     }
 }

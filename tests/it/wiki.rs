@@ -386,3 +386,58 @@ async fn the_examples_of_a_save_are_checked_first() {
     assert_eq!(status, StatusCode::OK);
     assert!(root.join("sums.md").exists());
 }
+
+#[tokio::test]
+async fn a_move_is_one_commit_and_the_old_address_redirects() {
+    let (_dir, root, app) = wiki_app().await;
+    let (_, revision) = read(&app, "guide/setup").await;
+    let response = send(
+        &app,
+        Method::POST,
+        "/_rundocs/api/move",
+        Some(json!({"from": "guide/setup", "to": "start/install.md", "base": revision, "message": "Setup is installing"})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let moved: Value = response.json().await.unwrap();
+    assert_eq!(moved["url"], "/start/install");
+    let page = app.page("/start/install", 200).await;
+    assert!(!texts(&page, "pre").is_empty());
+    let old = app.get("/guide/setup").await;
+    assert_eq!(old.status(), StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(old.headers()["location"], "/start/install");
+    assert!(!root.join("guide/setup.md").exists());
+    assert_eq!(
+        git_status(&root),
+        "",
+        "the page, the redirect and the index agree"
+    );
+    let recent = app.json("/_rundocs/api/history?limit=3").await;
+    let in_commit: Vec<&str> = recent
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["message"] == "Setup is installing")
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(in_commit.len(), 2, "one commit moves the page: {recent}");
+
+    // A move onto an existing page, or from a stale revision, is refused.
+    let (_, index_revision) = read(&app, "index").await;
+    let onto = send(
+        &app,
+        Method::POST,
+        "/_rundocs/api/move",
+        Some(json!({"from": "index", "to": "notes.md", "base": index_revision})),
+    )
+    .await;
+    assert_eq!(onto.status(), StatusCode::CONFLICT);
+    let stale = send(
+        &app,
+        Method::POST,
+        "/_rundocs/api/move",
+        Some(json!({"from": "notes", "to": "n.md", "base": revision})),
+    )
+    .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+}
