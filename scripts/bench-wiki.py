@@ -2,11 +2,13 @@
 """The wiki benchmark (results go in BENCHMARKS.md, section "Wiki").
 
     scripts/bench-wiki.py [--pages 1000 10000] [--saves 40] [--commits 1000]
+                          [--check-on-save warn|block|off]
 
 For each site size: generates the pages (scripts/gen-pages.py), makes the
 folder a git repository, starts the release binary with editing open on a
-free loopback port, then saves one page SAVES times (a line appended) and
-measures save -> visible: from sending PUT /_rundocs/api/page until GET of
+free loopback port, then saves one page SAVES times (a line appended; the
+page has Python examples, which wiki.check_on_save runs in a sandboxed
+process before each save unless it is off) and measures save -> visible: from sending PUT /_rundocs/api/page until GET of
 the page shows the new line. A pause after each save lets the search index
 of the last build finish, as between two people's saves. Then, on the
 smallest site, gives one page COMMITS commits (with git itself) and times
@@ -49,8 +51,13 @@ def make_site(folder, pages):
 
 
 class Server:
-    def __init__(self, content):
-        env = dict(os.environ, RUNDOCS_ACCESS__EDIT="open", RUNDOCS_LOG="warn")
+    def __init__(self, content, check_on_save):
+        env = dict(
+            os.environ,
+            RUNDOCS_ACCESS__EDIT="open",
+            RUNDOCS_WIKI__CHECK_ON_SAVE=check_on_save,
+            RUNDOCS_LOG="warn",
+        )
         env.pop("RUNDOCS_BIN", None)
         self.process = subprocess.Popen(
             [BINARY, "serve", "--content", content, "--bind", "127.0.0.1:0"],
@@ -137,6 +144,12 @@ def main():
     parser.add_argument("--pages", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--saves", type=int, default=40)
     parser.add_argument("--commits", type=int, default=1000)
+    parser.add_argument(
+        "--check-on-save",
+        choices=["warn", "block", "off"],
+        default="warn",
+        help="wiki.check_on_save: whether each save first runs the page's examples",
+    )
     args = parser.parse_args()
     if not os.access(BINARY, os.X_OK):
         raise SystemExit(f"no release binary at {BINARY}; run cargo build --release")
@@ -147,11 +160,11 @@ def main():
         try:
             folder = os.path.join(workdir, "wiki")
             make_site(folder, pages)
-            server = Server(folder)
+            server = Server(folder, args.check_on_save)
             try:
                 times = save_to_visible(server, args.saves)
                 print(
-                    f"{pages} pages: start {server.ready_s * 1000:.0f} ms; save -> visible over {len(times)} saves: "
+                    f"{pages} pages, check_on_save={args.check_on_save}: start {server.ready_s * 1000:.0f} ms; save -> visible over {len(times)} saves: "
                     f"p50 {percentile(times, 50):.0f} ms, p99 {percentile(times, 99):.0f} ms, "
                     f"min {min(times):.0f} ms, max {max(times):.0f} ms"
                 )

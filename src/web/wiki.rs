@@ -353,6 +353,26 @@ pub async fn delete(
     }
 }
 
+/// The body of a change that names pages and revisions (no page text).
+async fn read_small_json<T: serde::de::DeserializeOwned>(
+    http: &HttpRequest,
+    payload: web::Payload,
+    shape: &str,
+) -> Result<T, ApiError> {
+    let too_large =
+        || ApiError::TooLarge(format!("the body is over 16 KiB; it holds only {shape}"));
+    read_json(
+        http,
+        payload,
+        BodyRules {
+            limit: 16 << 10,
+            shape,
+            too_large: &too_large,
+        },
+    )
+    .await
+}
+
 /// `POST /api/revert`.
 pub async fn revert(
     state: web::Data<AppState>,
@@ -361,16 +381,10 @@ pub async fn revert(
 ) -> Result<HttpResponse, ApiError> {
     wiki(&state)?;
     let author = editor(&state, &http)?;
-    let too_large =
-        || ApiError::TooLarge("a revert names a path and a revision; nothing more".into());
-    let revert: Revert = read_json(
+    let revert: Revert = read_small_json(
         &http,
         payload,
-        BodyRules {
-            limit: 8192,
-            shape: r#"{"path": "P", "to": "REVISION", "message": "..."}"#,
-            too_large: &too_large,
-        },
+        r#"{"path": "P", "to": "REVISION", "message": "..."}"#,
     )
     .await?;
     let page = page_path(&state.snapshot.load(), &revert.path)?;
@@ -401,16 +415,10 @@ pub async fn move_page(
 ) -> Result<HttpResponse, ApiError> {
     wiki(&state)?;
     let author = editor(&state, &http)?;
-    let too_large =
-        || ApiError::TooLarge("a move names two paths, a revision and a message".into());
-    let moving: Move = read_json(
+    let moving: Move = read_small_json(
         &http,
         payload,
-        BodyRules {
-            limit: 16 << 10,
-            shape: r#"{"from": "P", "to": "Q", "base": "REVISION", "message": "..."}"#,
-            too_large: &too_large,
-        },
+        r#"{"from": "P", "to": "Q", "base": "REVISION", "message": "..."}"#,
     )
     .await?;
     let snapshot = state.snapshot.load();

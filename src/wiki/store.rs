@@ -227,14 +227,9 @@ impl Store {
         })
     }
 
-    /// Removes `page`, which must still be at revision `base`.
-    pub fn delete(
-        &self,
-        page: &PagePath,
-        base: &str,
-        message: &str,
-        author: &Author,
-    ) -> Result<Committed, StoreError> {
+    /// The blob of `page`, which must still be at revision `base` (a change
+    /// that replaces a page names the revision it means to replace).
+    fn current_at(&self, page: &PagePath, base: &str) -> Result<Oid, StoreError> {
         let current = self
             .current_blob(page)?
             .ok_or_else(|| StoreError::NotFound(page.to_string()))?;
@@ -244,6 +239,18 @@ impl Store {
                 base: base.to_string(),
             });
         }
+        Ok(current)
+    }
+
+    /// Removes `page`, which must still be at revision `base`.
+    pub fn delete(
+        &self,
+        page: &PagePath,
+        base: &str,
+        message: &str,
+        author: &Author,
+    ) -> Result<Committed, StoreError> {
+        self.current_at(page, base)?;
         let commit = self.commit_change(page, None, message, author)?;
         self.write_work_tree(page, None)?;
         Ok(Committed {
@@ -264,15 +271,7 @@ impl Store {
         message: &str,
         author: &Author,
     ) -> Result<Committed, StoreError> {
-        let current = self
-            .current_blob(from)?
-            .ok_or_else(|| StoreError::NotFound(from.to_string()))?;
-        if current.to_string() != base {
-            return Err(StoreError::Stale {
-                path: from.to_string(),
-                base: base.to_string(),
-            });
-        }
+        let current = self.current_at(from, base)?;
         if self.current_blob(to)?.is_some() {
             return Err(StoreError::Exists(to.to_string()));
         }

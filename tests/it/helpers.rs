@@ -65,6 +65,19 @@ async fn start(config: Config) -> TestApp {
     }
 }
 
+/// A copy of fixture `name` at `to`, made a git repository with its files
+/// as the first commit (as `rundocs init` makes one).
+pub fn git_copy_of_fixture(name: &str, to: &Path) {
+    copy_dir(&fixture(name), to);
+    let files: Vec<PathBuf> = walkdir::WalkDir::new(to)
+        .into_iter()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    assert!(rundocs::init::make_repository(to, &files).unwrap());
+}
+
 /// Copies the folder `from` into `to`, for tests that change content.
 pub fn copy_dir(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {

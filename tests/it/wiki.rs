@@ -26,14 +26,7 @@ async fn wiki_app_with_config(
 ) -> (tempfile::TempDir, PathBuf, TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("wiki");
-    copy_dir(&fixture("wiki"), &root);
-    let files: Vec<PathBuf> = walkdir::WalkDir::new(&root)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.path().to_path_buf())
-        .collect();
-    assert!(rundocs::init::make_repository(&root, &files).unwrap());
+    git_copy_of_fixture("wiki", &root);
     let app = spawn_app_with(&root, adjust).await;
     (dir, root, app)
 }

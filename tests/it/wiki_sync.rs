@@ -29,14 +29,7 @@ fn git(dir: &Path, args: &[&str]) {
 /// A bare remote holding the `wiki` fixture, and two work trees cloned from it.
 fn remote_and_clones(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let seed = dir.join("seed");
-    copy_dir(&fixture("wiki"), &seed);
-    let files: Vec<PathBuf> = walkdir::WalkDir::new(&seed)
-        .into_iter()
-        .map(|e| e.unwrap())
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.path().to_path_buf())
-        .collect();
-    rundocs::init::make_repository(&seed, &files).unwrap();
+    git_copy_of_fixture("wiki", &seed);
     let remote = dir.join("remote.git");
     git(
         dir,
