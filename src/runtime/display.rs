@@ -66,13 +66,36 @@ struct RawBundle {
     metadata: Map<String, Value>,
 }
 
-/// The raster images shown: MIME type, how the file starts, file extension.
+/// The raster images shown: MIME type, how the file starts (`?` stands for
+/// any byte), file extension.
 const RASTER_TYPES: [(&str, &[u8], &str); 4] = [
     ("image/png", b"\x89PNG\r\n\x1a\n", "png"),
     ("image/jpeg", b"\xff\xd8\xff", "jpg"),
     ("image/gif", b"GIF8", "gif"),
-    ("image/webp", b"RIFF", "webp"),
+    ("image/webp", b"RIFF????WEBP", "webp"),
 ];
+
+/// The image type `bytes` hold, judged by how they start (an SVG by being
+/// text with an `<svg` element), or `None` when they are no image shown here.
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    let starts_like = |magic: &[u8]| {
+        bytes.len() >= magic.len() && magic.iter().zip(bytes).all(|(m, b)| *m == b'?' || m == b)
+    };
+    RASTER_TYPES
+        .iter()
+        .find(|(_, magic, _)| starts_like(magic))
+        .map(|(mime, _, _)| *mime)
+        .or_else(|| {
+            std::str::from_utf8(bytes)
+                .is_ok_and(is_svg)
+                .then_some("image/svg+xml")
+        })
+}
+
+/// Whether `text` is (or holds) an SVG image.
+fn is_svg(text: &str) -> bool {
+    text.contains("<svg")
+}
 
 /// The file extension for an image type a display may hold.
 pub fn image_extension(mime: &str) -> Option<&'static str> {
@@ -139,12 +162,12 @@ fn clean_one<'m>(mime: &'m str, text: &str) -> Option<(&'m str, String)> {
             .map(|v| (mime, serde_json::to_string_pretty(&v).unwrap_or_default())),
         "text/html" => Some((mime, sanitize_html(text))),
         "text/markdown" => Some((mime, sanitize_html(&markdown_to_html(text)))),
-        "image/svg+xml" => text.contains("<svg").then(|| (mime, text.to_string())),
+        "image/svg+xml" => is_svg(text).then(|| (mime, text.to_string())),
         _ => {
-            let (_, magic, _) = RASTER_TYPES.iter().find(|(m, _, _)| *m == mime)?;
+            RASTER_TYPES.iter().find(|(m, _, _)| *m == mime)?;
             let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
             let bytes = Base64::decode_vec(&compact).ok()?;
-            bytes.starts_with(magic).then_some((mime, compact))
+            (image_type(&bytes) == Some(mime)).then_some((mime, compact))
         }
     }
 }
@@ -263,6 +286,25 @@ mod tests {
                 && clean.contains("<td>1</td>"),
             "{clean}"
         );
+    }
+
+    #[test]
+    fn image_types_are_known_by_their_first_bytes() {
+        assert_eq!(image_type(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(image_type(b"\xff\xd8\xff\xe0"), Some("image/jpeg"));
+        assert_eq!(image_type(b"GIF89a"), Some("image/gif"));
+        assert_eq!(image_type(b"RIFF\x10\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(
+            image_type(b"RIFF\x10\0\0\0WAVEfmt "),
+            None,
+            "a sound is no image"
+        );
+        assert_eq!(
+            image_type(b"<?xml version=\"1.0\"?><svg xmlns=\"http://www.w3.org/2000/svg\"/>"),
+            Some("image/svg+xml")
+        );
+        assert_eq!(image_type(b"%PDF-1.7"), None);
+        assert_eq!(image_type(b"\x89PN"), None, "too short to tell");
     }
 
     #[test]

@@ -19,7 +19,7 @@ use anyhow::{bail, Context};
 
 use crate::config::{Config, ContentSource, EditAccess};
 use crate::render::publisher::Publisher;
-pub use paths::{BadPath, PagePath};
+pub use paths::{BadPath, ImagePath, PagePath};
 pub use store::{Author, Committed, PageText, Store, StoreError};
 
 /// The wiki of one content folder.

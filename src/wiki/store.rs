@@ -11,12 +11,13 @@
 //! (never from the index, so nothing else that sits in the work tree is
 //! swept in); then the file is written to a temporary name and renamed over
 //! the page, and the index learns the new entry, so the work tree is never
-//! half-written and `git status` stays clean.
+//! half-written and `git status` stays clean. Images the editor uploads are
+//! committed the same way ([`Store::add_image`]).
 use std::path::{Path, PathBuf};
 
 use git2::{build::TreeUpdateBuilder, FileMode, IndexEntry, IndexTime, Oid, Repository, Signature};
 
-use super::paths::PagePath;
+use super::paths::{ImagePath, PagePath};
 use super::redirects::REDIRECTS_FILE;
 
 /// What went wrong, by what the client can do about it.
@@ -298,6 +299,43 @@ impl Store {
         self.write_file(REDIRECTS_FILE, redirects.as_bytes())?;
         Ok(Committed {
             revision: Some(current.to_string()),
+            commit: commit.to_string(),
+            merged: false,
+        })
+    }
+
+    /// Adds `image` with `bytes` in one commit. An image already there with
+    /// the same bytes is left as it is (no commit); one with other bytes is
+    /// [`StoreError::Exists`]: pages may show it, so it is never replaced.
+    pub fn add_image(
+        &self,
+        image: &ImagePath,
+        bytes: &[u8],
+        message: &str,
+        author: &Author,
+    ) -> Result<Committed, StoreError> {
+        let path = format!("{}{}", self.prefix, image.as_str());
+        let blob = self.repo.blob(bytes)?;
+        let head = self.head()?;
+        let current = match &head {
+            Some(head) => blob_in(&head.tree()?, &path)?,
+            None => None,
+        };
+        match (current, head) {
+            (Some(current), Some(head)) if current == blob => {
+                return Ok(Committed {
+                    revision: Some(blob.to_string()),
+                    commit: head.id().to_string(),
+                    merged: false,
+                })
+            }
+            (Some(_), _) => return Err(StoreError::Exists(image.as_str().to_string())),
+            _ => {}
+        }
+        let commit = self.commit_changes(&[(path, Some(blob))], message, author)?;
+        self.write_file(image.as_str(), bytes)?;
+        Ok(Committed {
+            revision: Some(blob.to_string()),
             commit: commit.to_string(),
             merged: false,
         })
