@@ -259,7 +259,7 @@ fn url_path_for(file: &str) -> Option<String> {
 }
 
 /// The page `file` (below the content folder) would be with `text`: how a
-/// save is looked at before it is written.
+/// save is looked at before it is written, and an edit previewed.
 pub fn page_from_text(file: &str, text: &str) -> Result<SourcePage, ContentProblem> {
     let url_path = url_path_for(file).unwrap_or_default();
     parse_file(file, &url_path, Ok(text.as_bytes().to_vec())).map_err(|(line, message)| {

@@ -11,6 +11,8 @@
 //! - [`templates`]: askama templates and their data.
 //! - [`assets`]: the embedded CSS/JS under content-hashed names.
 //! - [`snapshot`]: all of the above, built once per content change.
+//! - [`preview`]: one page's text rendered the same way outside the
+//!   snapshot (the wiki editor's preview, old revisions).
 mod abbreviations;
 mod admonitions;
 pub mod assets;
@@ -21,6 +23,7 @@ mod line_map;
 pub mod markdown;
 pub mod nav;
 pub mod page_body;
+pub mod preview;
 pub mod publisher;
 pub mod render_cache;
 mod session;

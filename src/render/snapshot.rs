@@ -315,12 +315,7 @@ impl BuiltPage {
         markdown: Arc<RenderedMarkdown>,
         problem: Option<ContentProblem>,
     ) -> Self {
-        let title = source
-            .front
-            .title
-            .clone()
-            .or_else(|| markdown.first_h1.clone())
-            .unwrap_or_else(|| source.fallback_title());
+        let title = page_title(&source, &markdown);
         BuiltPage {
             source,
             markdown,
@@ -332,6 +327,17 @@ impl BuiltPage {
     fn url(&self, base_path: &str) -> String {
         crate::util::page_url(base_path, &self.source.url_path)
     }
+}
+
+/// A page's title: its front matter's, else its first `#` heading, else
+/// made from its file name.
+pub(super) fn page_title(source: &SourcePage, markdown: &RenderedMarkdown) -> String {
+    source
+        .front
+        .title
+        .clone()
+        .or_else(|| markdown.first_h1.clone())
+        .unwrap_or_else(|| source.fallback_title())
 }
 
 impl ServedPage {

@@ -48,6 +48,19 @@ impl<'a> Chrome<'a> {
     }
 }
 
+/// A page's article: the draft badge, the title heading the layout adds
+/// when the markdown opens with none, and the body. Pages include it
+/// (`partials/article_body.html`), and the wiki's preview and old
+/// revisions render it alone, so they look as the page will.
+#[derive(Template)]
+#[template(path = "partials/article_body.html")]
+pub struct ArticleTemplate<'a> {
+    pub title: &'a str,
+    pub draft: bool,
+    pub show_title: bool,
+    pub body_html: &'a str,
+}
+
 /// A link to another page.
 #[derive(Debug, Clone)]
 pub struct Link<'a> {
