@@ -59,6 +59,8 @@ pub struct WikiConfig {
     pub check_on_save: CheckOnSave,
     /// The largest page a save may write, in bytes.
     pub max_page_bytes: usize,
+    /// The largest image the editor may upload into the content folder, in bytes.
+    pub max_image_bytes: usize,
     /// A git remote (URL or name) the writer pushes to after each commit and
     /// every instance fetches from.
     pub remote: Option<String>,
@@ -78,6 +80,7 @@ impl Default for WikiConfig {
         WikiConfig {
             check_on_save: CheckOnSave::Warn,
             max_page_bytes: 1 << 20,
+            max_image_bytes: 5 << 20,
             remote: None,
             branch: "main".into(),
             sync_interval_s: 30.0,
@@ -520,6 +523,13 @@ impl WikiConfig {
     fn validated(self) -> anyhow::Result<WikiConfig> {
         if self.max_page_bytes < 1024 {
             bail!("`wiki.max_page_bytes` must be at least 1024");
+        }
+        let served = crate::content::MAX_IMAGE_BYTES;
+        if self.max_image_bytes < 1024 || self.max_image_bytes as u64 > served {
+            bail!(
+                "`wiki.max_image_bytes` = {} is out of range; use 1024 to {served} (the largest image the site serves)",
+                self.max_image_bytes
+            );
         }
         if !self.sync_interval_s.is_finite() || self.sync_interval_s < 0.0 {
             bail!("`wiki.sync_interval_s` must be 0 (only on POST /api/sync) or more");

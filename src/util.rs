@@ -30,6 +30,31 @@ const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
     .add(b'|')
     .add(b'}');
 
+/// What a value in a link's query must not carry as it is (`/` may stay).
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'+')
+    .add(b'<')
+    .add(b'=')
+    .add(b'>')
+    .add(b'[')
+    .add(b'\\')
+    .add(b']')
+    .add(b'^')
+    .add(b'`')
+    .add(b'{')
+    .add(b'|')
+    .add(b'}');
+
+/// `value` percent-encoded for a link's query: `a&b c.md` → `a%26b%20c.md`.
+pub fn encode_query_value(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
+}
+
 /// The address of the page at `url_path` under `base_path`, each segment
 /// percent-encoded: `a b/c#?` → `{base_path}/a%20b/c%23%3F`.
 pub fn page_url(base_path: &str, url_path: &str) -> String {

@@ -12,6 +12,11 @@
 // POST /api/run {"code", "snippet"} and reads the same stream. An edit is kept
 // in localStorage (per page and block) until Reset, and Share puts it in the
 // URL: #edit-ID=BASE64URL opens the block's editor with that code.
+//
+// Blocks inside [data-static] (an old revision in the wiki's history) are
+// shown, not run. window.rundocsRun.preview(root, requires) sets up blocks
+// added later (the wiki editor's preview): they always run as edited code,
+// since their text is not saved yet.
 (function () {
   "use strict";
 
@@ -38,6 +43,7 @@
   var examples = []; // every runnable example of the page (see setUp)
   var loginUrl = null; // where this reader signs in, when the site has such a page
   var editorBundle = null; // a promise of window.rundocsEditor, once asked for
+  var previewCode = {}; // snippet id -> code, of the blocks of the wiki editor's preview
 
   function signInLink() {
     var link = document.createElement("a");
@@ -107,11 +113,12 @@
   }
 
   // One runnable example: its elements, its output box (made on its first
-  // run) and the run going on, if any.
+  // run) and the run going on, if any. Returns it (nothing for a block
+  // without code).
   function setUp(snippet) {
     var pre = snippet.querySelector("pre.code"), code = pre && pre.querySelector("code");
     var id = snippet.getAttribute("data-snippet-id");
-    if (!code || !id) return;
+    if (!code || !id) return null;
     var example = {
       snippet: snippet, pre: pre, code: code, id: id,
       original: code.textContent.replace(/\n$/, ""), // the authored code, as the editor shows it
@@ -122,14 +129,27 @@
       run: null,
       locked: false, // true once this reader may not run examples
       editor: null, // the open editor (see openEditor), if any
-      opening: null // a promise while the editor loads
+      opening: null, // a promise while the editor loads
+      preview: null // in the wiki editor's preview: { before: ids of the blocks it requires }
     };
     marks[id] = function (number, title) {
       return example.editor ? example.editor.markLine(number, title) : markLine(example, number, title);
     };
     addRunBar(example);
     listen(example);
-    examples.push(example);
+    return example;
+  }
+
+  // The wiki editor's preview: every block under `root` runs as edited code,
+  // after the blocks `requires(id)` names (their code goes first).
+  function setUpPreview(root, requires) {
+    root.querySelectorAll(".snippet[data-snippet-id]").forEach(function (snippet) {
+      // A block kept from the last preview is set up already; what it requires may have changed.
+      var example = snippet.rundocsExample || (snippet.rundocsExample = setUp(snippet));
+      if (!example) return;
+      example.preview = { before: requires(example.id) || [] };
+      previewCode[example.id] = example.original;
+    });
   }
 
   // Marks line `number` of the example's code as where an error was raised;
@@ -275,7 +295,7 @@
     example.view = example.view || makeOutputBox(example);
     clearMarks(example);
     var mine = example.run = { abort: new AbortController(), t0: performance.now(), request: runRequest(example) };
-    showRunning(example, mine.request.edited);
+    showRunning(example, mine.request.edited && !example.preview);
     mine.heard = mine.t0;
     example.view.clock.textContent = " 0.0 s";
     mine.timer = setInterval(function () { tick(example, mine); }, 100);
@@ -346,6 +366,13 @@
   // it differs from the authored code.
   function runRequest(example) {
     var code = example.editor ? example.editor.text() : example.original;
+    if (example.preview) {
+      code = example.preview.before.map(function (id) { return previewCode[id]; }).concat([code]).join("\n");
+      return {
+        edited: true, url: ROUTES + "/api/run", body: JSON.stringify({ code: code }),
+        headers: { Accept: "text/event-stream", "Content-Type": "application/json" }
+      };
+    }
     if (code === example.original) {
       return { edited: false, url: ROUTES + "/api/run/" + encodeURIComponent(example.id), headers: { Accept: "text/event-stream" } };
     }
@@ -408,11 +435,25 @@
     var trace = error.traceback || error.type + ": " + error.message + "\n";
     var shown = example.view.out.hidden ? "" : example.view.out.textContent;
     if (shown.slice(-trace.length) !== trace) append(example.view, (/[^\n]$/.test(shown) ? "\n" : "") + trace, "traceback");
-    var mark = marks[error.snippet_id || example.id];
-    var unmark = error.line > 0 && mark && mark(error.line, error.type + ": " + error.message);
+    var at = locate(example, error), mark = marks[at.id];
+    var unmark = at.line > 0 && mark && mark(at.line, error.type + ": " + error.message);
     if (!unmark) return "";
     example.marked.push(unmark);
-    return "line " + error.line + (mark === marks[example.id] ? "" : " of a required block");
+    return "line " + at.line + (mark === marks[example.id] ? "" : " of a required block");
+  }
+
+  // The block and line an error was raised in. A preview's run sent the
+  // code of the blocks it requires before its own, so its lines count on
+  // through them.
+  function locate(example, error) {
+    if (!example.preview) return { id: error.snippet_id || example.id, line: error.line };
+    var line = error.line, ids = example.preview.before;
+    for (var i = 0; i < ids.length; i++) {
+      var lines = String(previewCode[ids[i]]).split("\n").length;
+      if (line <= lines) return { id: ids[i], line: line };
+      line -= lines;
+    }
+    return { id: example.id, line: line };
   }
 
   // The server refused the run: say why, with a way on where there is one.
@@ -627,8 +668,8 @@
   // Without the right to run, every example is locked; with the right to
   // run edited code, Edit appears (the server still decides either way).
   function askSession() {
-    fetch(ROUTES + "/api/session", { cache: "no-store" })
-      .then(function (response) { return response.ok ? response.json() : null; })
+    (window.rundocsSession ? window.rundocsSession() : fetch(ROUTES + "/api/session", { cache: "no-store" })
+      .then(function (response) { return response.ok ? response.json() : null; }))
       .then(function (session) {
         if (!session) return;
         if (!session.can_run) {
@@ -642,7 +683,11 @@
   }
 
   if (window.fetch && window.AbortController && window.TextDecoder) {
-    document.querySelectorAll(".snippet[data-snippet-id]").forEach(setUp);
+    document.querySelectorAll(".snippet[data-snippet-id]").forEach(function (snippet) {
+      var example = !snippet.closest("[data-static]") && setUp(snippet);
+      if (example) examples.push(example);
+    });
+    window.rundocsRun = { preview: setUpPreview, loadEditor: loadEditor };
     if (examples.length && (document.body.getAttribute("data-runs") === "restricted" || EDIT === "restricted")) askSession();
     else if (examples.length && EDIT === "open") allowEditing();
   }

@@ -4,12 +4,26 @@
 //  - live reload when the server runs with --watch;
 //  - search as you type (GET /_rundocs/api/search) under the header's search box,
 //    with `/` to focus it and the arrow keys to pick a result. Without
-//    JavaScript the box submits to the /_rundocs/search page.
+//    JavaScript the box submits to the /_rundocs/search page;
+//  - GET /_rundocs/api/session, asked at most once per page
+//    (window.rundocsSession; run.js asks through it too);
+//  - the wiki's links for editors (Edit this page, New page), shown where
+//    only some readers may edit once the session says this one may.
 (function () {
   "use strict";
 
   var THEME_KEY = "rundocs-theme";
   var root = document.documentElement;
+  var routes = document.body.getAttribute("data-routes") || "";
+  var session = null;
+
+  // Who the reader is and what they may do; null when the server does not say.
+  window.rundocsSession = function () {
+    session = session || (window.fetch ? fetch(routes + "/api/session", { cache: "no-store" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .catch(function () { return null; }) : Promise.resolve(null));
+    return session;
+  };
 
   function currentTheme() {
     var chosen = root.getAttribute("data-theme");
@@ -54,7 +68,6 @@
     var form = document.querySelector("form.search");
     var input = form && form.querySelector(".search-input");
     if (!input || !window.fetch || !window.AbortController) return;
-    var routes = document.body.getAttribute("data-routes") || "";
     var popup = document.createElement("div");
     popup.className = "search-popup";
     popup.id = "search-popup";
@@ -157,7 +170,34 @@
     });
   }
 
+  // The wiki's links for editors ([data-editors-only], rendered hidden where
+  // only some readers may edit), and the 404 page's "Create a page here",
+  // which names the address that was asked for. A reader who has not signed
+  // in, where the site takes passwords, gets "Sign in to edit" instead.
+  function setUpWikiLinks() {
+    var create = document.querySelector(".wiki-create-link");
+    if (create) {
+      var base = document.body.getAttribute("data-base") || "";
+      var address = location.pathname.slice(base.length).replace(/^\/+|\/+$/g, "");
+      try { address = decodeURIComponent(address); } catch (e) { /* left as it is */ }
+      if (address) create.href += "&path=" + encodeURIComponent(address);
+    }
+    var hidden = document.querySelectorAll("[data-editors-only][hidden]");
+    if (!hidden.length) return;
+    window.rundocsSession().then(function (who) {
+      if (!who) return;
+      if (who.can_edit_pages) return hidden.forEach(function (link) { link.hidden = false; });
+      var edit = document.querySelector("a.wiki-edit-link[hidden]");
+      if (edit && !who.user && who.login_url) {
+        edit.href = who.login_url + "?next=" + encodeURIComponent(edit.getAttribute("href"));
+        edit.textContent = "Sign in to edit";
+        edit.hidden = false;
+      }
+    });
+  }
+
   setUpThemeToggle();
   setUpLiveReload();
   setUpSearch();
+  setUpWikiLinks();
 })();

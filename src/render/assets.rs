@@ -43,6 +43,8 @@ pub struct AssetUrls {
     /// The code editor (CodeMirror, built from `editor/`): not linked by
     /// pages, which load it only when a reader edits an example.
     pub editor_js: String,
+    /// The wiki's editor and history pages (static/wiki.js): linked only by them.
+    pub wiki_js: String,
 }
 
 /// All assets by the names they are served under.
@@ -109,6 +111,7 @@ impl AssetTable {
             site_js: url("site.js"),
             run_js: url("run.js"),
             editor_js: url("editor.js"),
+            wiki_js: url("wiki.js"),
         };
         AssetTable {
             files,

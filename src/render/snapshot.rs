@@ -24,7 +24,7 @@ pub use super::page_body::PageBody;
 use super::render_cache::{Key, RenderCache};
 use super::templates::{
     render_split, Chrome, ContentErrorTemplate, IndexEntry, IndexGroupView, IndexTemplate, Link,
-    NotFoundTemplate, PageTemplate, SplitPage,
+    NotFoundTemplate, PageTemplate, SplitPage, WikiLinks,
 };
 use crate::config::{Config, ContentSource, MAX_TIMEOUT_S};
 use crate::content::{self, ContentImage, ContentProblem, Snippet, SourcePage};
@@ -475,7 +475,11 @@ fn serve_pages(
         );
     }
     for problem in broken {
-        let parts = render_split(&ContentErrorTemplate { chrome, problem })?;
+        let parts = render_split(&ContentErrorTemplate {
+            chrome,
+            problem,
+            wiki: WikiLinks::of(chrome, &problem.file),
+        })?;
         pages.insert(
             problem.url_path.clone(),
             ServedPage::new(parts, None, 500, sidebar_digest),
@@ -640,6 +644,7 @@ fn render_page(
         next: next.map(link),
         problem: page.problem.as_ref().map(ToString::to_string),
         edit_url: edit_url(config, &page.source.file),
+        wiki: WikiLinks::of(chrome, &page.source.file),
     };
     render_split(&template)
         .with_context(|| format!("cannot render the page of {}", page.source.file))
@@ -677,6 +682,7 @@ fn render_index(
         intro_html: home.map(|h| h.markdown.html.as_str()),
         description,
         groups,
+        wiki: home.and_then(|h| WikiLinks::of(chrome, &h.source.file)),
     };
     render_split(&template).context("cannot render the index page")
 }

@@ -30,6 +30,9 @@ pub struct Chrome<'a> {
     /// `run.edit` when it is not `off` (`"open"` or `"restricted"`): pages
     /// offer Edit, loading the editor bundle when a reader first clicks it.
     pub edit: Option<&'static str>,
+    /// `access.edit` when it is not `off` (`"open"` or `"restricted"`): pages
+    /// link to the wiki's editor and history (see [`WikiLinks`]).
+    pub wiki: Option<&'static str>,
 }
 
 impl<'a> Chrome<'a> {
@@ -44,7 +47,38 @@ impl<'a> Chrome<'a> {
             routes: config.routes_base(),
             runs_restricted: config.access.run == AccessLevel::Restricted,
             edit: (config.run.edit != EditAccess::Off).then(|| config.run.edit.name()),
+            wiki: (config.access.edit != EditAccess::Off).then(|| config.access.edit.name()),
         }
+    }
+
+    /// Only some readers may edit pages: what only they may use is
+    /// rendered hidden, and the page's script shows it once
+    /// `GET /api/session` says `can_edit_pages`.
+    pub fn editors_only(&self) -> bool {
+        self.wiki == Some(EditAccess::Restricted.name())
+    }
+}
+
+/// The wiki's links for one page's file: edit it, see its history.
+#[derive(Debug, Clone)]
+pub struct WikiLinks {
+    pub edit: String,
+    pub history: String,
+    /// The edit link is hidden until the script hears this reader may edit.
+    pub editors_only: bool,
+}
+
+impl WikiLinks {
+    /// The links for `file` (relative to the content folder), when the
+    /// site's pages are edited in the browser.
+    pub fn of(chrome: &Chrome<'_>, file: &str) -> Option<WikiLinks> {
+        chrome.wiki?;
+        let file = crate::util::encode_query_value(file);
+        Some(WikiLinks {
+            edit: format!("{}/edit?path={file}", chrome.routes),
+            history: format!("{}/history?path={file}", chrome.routes),
+            editors_only: chrome.editors_only(),
+        })
     }
 }
 
@@ -85,6 +119,9 @@ pub struct PageTemplate<'a> {
     pub problem: Option<String>,
     /// "Edit this page" link, when the site has an `edit_url_template`.
     pub edit_url: Option<String>,
+    /// The wiki's links, when pages are edited in the browser (these win
+    /// over `edit_url`).
+    pub wiki: Option<WikiLinks>,
 }
 
 /// One entry of the index page's article list.
@@ -110,6 +147,8 @@ pub struct IndexTemplate<'a> {
     pub intro_html: Option<&'a str>,
     pub description: Option<&'a str>,
     pub groups: Vec<IndexGroupView<'a>>,
+    /// The wiki's links for `content/index.md`, when there is one to edit.
+    pub wiki: Option<WikiLinks>,
 }
 
 #[derive(Template)]
@@ -158,6 +197,8 @@ pub struct AccessDeniedTemplate<'a> {
 pub struct ContentErrorTemplate<'a> {
     pub chrome: &'a Chrome<'a>,
     pub problem: &'a ContentProblem,
+    /// The wiki's links to the broken file: fix it in the browser.
+    pub wiki: Option<WikiLinks>,
 }
 
 /// A rendered page cut at the sidebar marker.

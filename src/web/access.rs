@@ -8,7 +8,9 @@
 //!
 //! `GET /login` makes a browser sign in (basic auth) and goes back to the
 //! page it came from; `GET /api/session` tells the page's script who the
-//! reader is and whether Run will work for them.
+//! reader is, whether Run will work for them and whether they may edit
+//! pages. [`refuse_editing`] answers the wiki's editor page for those who
+//! may not edit.
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
@@ -54,8 +56,13 @@ fn need_of(method: &Method, path: &str, assets: &AssetTable) -> Need {
         // A webhook: its handler checks the shared secret.
         return Need::Nothing;
     }
-    if !reads && matches!(path, "/api/page" | "/api/revert" | "/api/move") {
-        // Changes: the handler asks `access.edit` about the sender.
+    if !reads
+        && matches!(
+            path,
+            "/api/page" | "/api/revert" | "/api/move" | "/api/preview" | "/api/upload"
+        )
+    {
+        // The wiki's changes (and its preview): the handler asks `access.edit` about the sender.
         return Need::Identity;
     }
     let asset = path
@@ -162,6 +169,15 @@ impl Refusal {
         }
     }
 
+    fn not_an_editor(name: &str) -> Refusal {
+        Refusal {
+            status: StatusCode::FORBIDDEN,
+            heading: "Not allowed to edit pages",
+            message: format!("You are signed in as {name}, who may read but not edit pages here."),
+            hint: Some("Ask the site's operator to add you to `access.editors`.".into()),
+        }
+    }
+
     fn from_denied(denied: &Denied) -> Refusal {
         match denied {
             Denied::BadCredentials(why) => Refusal {
@@ -236,6 +252,42 @@ impl Refusal {
                 .body(message),
         }
     }
+}
+
+/// The answer to a page of the wiki's editor (`/edit`) for a sender who
+/// may not edit, or `None` when they may: sign in (401, with the browser's
+/// password dialog where the site takes passwords), not an editor (403), or
+/// no editing on this site (404).
+pub fn refuse_editing(state: &AppState, request: &HttpRequest) -> Option<HttpResponse> {
+    let identity = request
+        .extensions()
+        .get::<Identity>()
+        .cloned()
+        .unwrap_or(Identity::Anonymous);
+    if state.wiki.is_some() && state.gate.config.may_edit(&identity) {
+        return None;
+    }
+    let refusal = match &identity {
+        _ if state.wiki.is_none() => Refusal {
+            status: StatusCode::NOT_FOUND,
+            heading: "No editing here",
+            message: "Pages of this site are not edited in the browser.".into(),
+            hint: Some("The site's operator can turn it on with `access.edit`.".into()),
+        },
+        Identity::Anonymous => Refusal::sign_in("editing pages"),
+        Identity::Known(name) => Refusal::not_an_editor(name),
+    };
+    match refusal.status {
+        StatusCode::UNAUTHORIZED => state.refusals.count(Reason::SignIn),
+        StatusCode::FORBIDDEN => state.refusals.count(Reason::Forbidden),
+        _ => {}
+    }
+    let back = request
+        .uri()
+        .path_and_query()
+        .map_or(request.path(), |p| p.as_str())
+        .to_string();
+    Some(refusal.respond(state, &format!("{INTERNAL_PREFIX}/edit"), &back))
 }
 
 /// Where a browser signs in, when the site takes passwords itself.
@@ -353,6 +405,7 @@ pub async fn session(state: web::Data<AppState>, request: HttpRequest) -> HttpRe
             "can_read": access.may_read(&identity),
             "can_run": access.may_run(&identity),
             "can_edit": access.may_run_edited(state.config.run.edit, &identity),
+            "can_edit_pages": state.wiki.is_some() && access.may_edit(&identity),
             "login_url": login_url(&state),
         }))
 }

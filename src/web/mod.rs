@@ -22,6 +22,10 @@
 //! | `GET /api/live-reload` | [`live_reload`]: SSE telling pages to reload (`--watch`) |
 //! | `POST /api/run/{id}` | [`run`]: runs a snippet, streams its output (SSE) |
 //! | `POST /api/run` | [`edited_run`]: runs edited code in process mode (SSE) |
+//! | `GET /edit`, `GET /history` | [`wiki_pages`]: the wiki's editor and history |
+//! | `GET/PUT/DELETE /api/page`, `GET /api/history`, `GET /api/diff`, `POST /api/revert` | [`wiki`]: the wiki's JSON API |
+//! | `POST /api/preview` | [`wiki_preview`]: the editor's live preview |
+//! | `POST /api/upload` | [`wiki_upload`]: an image from the editor, committed |
 //! | `GET /healthz` | [`api::health`] |
 //! | `GET /metrics` | [`metrics`]: Prometheus text |
 pub mod access;
@@ -41,6 +45,9 @@ pub mod run_access;
 pub mod search;
 pub mod sse;
 pub mod wiki;
+pub mod wiki_pages;
+pub mod wiki_preview;
+pub mod wiki_upload;
 
 use std::sync::Arc;
 
@@ -200,6 +207,8 @@ fn internal_routes(cfg: &mut web::ServiceConfig) {
                 .service(web::resource("/revert").route(web::post().to(wiki::revert)))
                 .service(web::resource("/sync").route(web::post().to(wiki::sync)))
                 .service(web::resource("/move").route(web::post().to(wiki::move_page)))
+                .service(web::resource("/preview").route(web::post().to(wiki_preview::preview)))
+                .service(web::resource("/upload").route(web::post().to(wiki_upload::upload)))
                 .service(
                     web::resource("/run/{id}")
                         .route(web::post().to(run::run))
@@ -213,5 +222,7 @@ fn internal_routes(cfg: &mut web::ServiceConfig) {
                 .default_service(web::to(assets::not_an_asset)),
         )
         .service(read_only("/search", get_or_head().to(search::page)))
-        .service(read_only("/login", get_or_head().to(access::login)));
+        .service(read_only("/login", get_or_head().to(access::login)))
+        .service(read_only("/edit", get_or_head().to(wiki_pages::edit)))
+        .service(read_only("/history", get_or_head().to(wiki_pages::history)));
 }

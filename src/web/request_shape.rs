@@ -1,12 +1,15 @@
 //! Requests whose shape no route accepts, refused before routing (and after
 //! [`super::reserved`] has put a version 1 path under the reserved prefix).
 //!
-//! One route reads a request body: `POST /api/run` (edited code, up to
-//! [`super::edited_run::MAX_BODY_BYTES`]). Pages, assets and the rest of the
-//! JSON API are `GET`/`HEAD`, and `POST /api/run/{id}` names everything it
-//! needs in its path. So a `GET` or `HEAD` that carries a body is refused
-//! with 400, and any other body over [`MAX_BODY_BYTES`] with 413, before a
-//! handler runs or a byte of the body is read. Each answer says what to change.
+//! A few routes read a request body, each counting its bytes against a limit
+//! of its own: `POST /api/run` (edited code, up to
+//! [`super::edited_run::MAX_BODY_BYTES`]), and the wiki's `PUT /api/page`,
+//! `POST /api/revert`, `POST /api/preview` and `POST /api/upload`. Pages,
+//! assets and the rest of the JSON API are `GET`/`HEAD`, and
+//! `POST /api/run/{id}` names everything it needs in its path. So a `GET` or
+//! `HEAD` that carries a body is refused with 400, and any other body over
+//! [`MAX_BODY_BYTES`] with 413, before a handler runs or a byte of the body
+//! is read. Each answer says what to change.
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
@@ -64,7 +67,14 @@ fn problem(request: &ServiceRequest) -> Option<(StatusCode, String)> {
                     .is_some_and(|route| {
                         (method == Method::PUT && route == "/api/page")
                             || (method == Method::POST
-                                && matches!(route, "/api/revert" | "/api/sync" | "/api/move"))
+                                && matches!(
+                                    route,
+                                    "/api/revert"
+                                        | "/api/sync"
+                                        | "/api/move"
+                                        | "/api/preview"
+                                        | "/api/upload"
+                                ))
                     })
             });
     if edited_run || wiki_change {

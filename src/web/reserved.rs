@@ -30,7 +30,7 @@ pub const RESERVED_FOLDER: &str = "_rundocs";
 const SINGLE_ROUTES: [&str; 5] = ["healthz", "metrics", "readyz", "search", "login"];
 
 /// The first segment after `api/` of every JSON route.
-const API_ROUTES: [&str; 12] = [
+const API_ROUTES: [&str; 14] = [
     "snippets",
     "search",
     "session",
@@ -40,6 +40,8 @@ const API_ROUTES: [&str; 12] = [
     "history",
     "diff",
     "revert",
+    "preview",
+    "upload",
     "sync",
     "move",
     "",

@@ -4,7 +4,7 @@
 //! | route | |
 //! |---|---|
 //! | `GET /api/page?path=P[&rev=R]` | `{"path", "source", "revision"}` |
-//! | `PUT /api/page?path=P` | `{"source", "base", "message"}` → `{"revision", "commit", "merged"}`; `409` with both texts |
+//! | `PUT /api/page?path=P` | `{"source", "base", "message"}` → `{"path", "url", "revision", "commit", "merged"}`; `409` with both texts |
 //! | `DELETE /api/page?path=P&base=R` | removes the page as a commit |
 //! | `GET /api/history[?path=P][&limit=N]` | newest first |
 //! | `GET /api/diff?path=P&from=R&to=R` | a unified diff |
@@ -77,8 +77,8 @@ pub struct DiffQuery {
     to: String,
 }
 
-/// The wiki, or a `404` saying editing is off.
-fn wiki(state: &AppState) -> Result<&Wiki, ApiError> {
+/// The wiki, or a `403` saying editing is off.
+pub(super) fn wiki(state: &AppState) -> Result<&Wiki, ApiError> {
     state.wiki.as_deref().ok_or_else(|| {
         ApiError::Forbidden(
             "pages are not edited in the browser here (`access.edit` is off)".into(),
@@ -88,7 +88,7 @@ fn wiki(state: &AppState) -> Result<&Wiki, ApiError> {
 
 /// The page a client's `path` names: a file (`guide/setup.md`) or a page's
 /// address (`guide/setup`, which may be `guide/setup/index.md`).
-fn page_path(snapshot: &Snapshot, raw: &str) -> Result<PagePath, ApiError> {
+pub(super) fn page_path(snapshot: &Snapshot, raw: &str) -> Result<PagePath, ApiError> {
     let url = raw.trim_matches('/');
     if !url.ends_with(".md") {
         if let Some(file) = snapshot.source_file(url) {
@@ -99,7 +99,7 @@ fn page_path(snapshot: &Snapshot, raw: &str) -> Result<PagePath, ApiError> {
 }
 
 /// The author of a change by `http`'s sender, who must be allowed to edit.
-fn editor(state: &AppState, http: &HttpRequest) -> Result<Author, ApiError> {
+pub(super) fn editor(state: &AppState, http: &HttpRequest) -> Result<Author, ApiError> {
     let identity = http
         .extensions()
         .get::<Identity>()
@@ -140,7 +140,7 @@ fn message(given: &str, default: String) -> String {
 }
 
 /// Runs `f` with the repository off the async threads.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &web::Data<AppState>,
     f: impl FnOnce(&Wiki) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -153,7 +153,7 @@ async fn blocking<T: Send + 'static>(
     .map_err(|e| ApiError::Unavailable(format!("the wiki is busy: {e}")))?
 }
 
-fn store_error(error: StoreError) -> ApiError {
+pub(super) fn store_error(error: StoreError) -> ApiError {
     match error {
         StoreError::NotFound(_) | StoreError::NoSuchRevision(..) => {
             ApiError::NotFound(error.to_string())
@@ -256,6 +256,7 @@ pub async fn save(
     match outcome {
         Ok(committed) => Ok(HttpResponse::Ok().json(json!({
             "path": shown.as_str(),
+            "url": crate::util::page_url(&state.config.base_path, &shown.url_path()),
             "revision": committed.revision,
             "commit": committed.commit,
             "merged": committed.merged,

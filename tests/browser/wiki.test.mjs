@@ -324,6 +324,7 @@ test("with runs restricted a stranger reads the page and its recorded output, an
     can_read: true,
     can_run: false,
     can_edit: false,
+    can_edit_pages: false,
     login_url: "/_rundocs/login",
   });
 
@@ -372,6 +373,7 @@ test("with runs restricted, signing in with basic auth through the sign-in link 
     can_read: true,
     can_run: true,
     can_edit: false,
+    can_edit_pages: false,
     login_url: "/_rundocs/login",
   });
 

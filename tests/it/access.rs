@@ -229,7 +229,7 @@ async fn the_session_says_who_the_reader_is_and_whether_they_may_run() {
     let app = app_with(access(AccessLevel::Open, AccessLevel::Restricted)).await;
     assert_eq!(
         app.json("/api/session").await,
-        serde_json::json!({"user": null, "can_read": true, "can_run": false, "can_edit": false, "login_url": "/_rundocs/login"})
+        serde_json::json!({"user": null, "can_read": true, "can_run": false, "can_edit": false, "can_edit_pages": false, "login_url": "/_rundocs/login"})
     );
     let signed_in: Value = get_as(&app, "/api/session", Some(&basic("bob", PASSWORD)))
         .await

@@ -26,4 +26,5 @@ mod site;
 mod snippets;
 mod watch;
 mod wiki;
+mod wiki_pages;
 mod wiki_sync;

@@ -11,17 +11,19 @@ use serde_json::{json, Value};
 use super::helpers::*;
 
 /// A copy of the `wiki` fixture made a git repository, served with editing open.
-async fn wiki_app() -> (tempfile::TempDir, PathBuf, TestApp) {
+pub(super) async fn wiki_app() -> (tempfile::TempDir, PathBuf, TestApp) {
     wiki_app_with(|access| access.edit = EditAccess::Open).await
 }
 
-async fn wiki_app_with(
+pub(super) async fn wiki_app_with(
     access: impl FnOnce(&mut AccessConfig),
 ) -> (tempfile::TempDir, PathBuf, TestApp) {
     wiki_app_with_config(move |config| access(&mut config.access)).await
 }
 
-async fn wiki_app_with_config(
+/// A copy of the `wiki` fixture made a git repository, served with the
+/// default config changed by `adjust`.
+pub(super) async fn wiki_app_with_config(
     adjust: impl FnOnce(&mut rundocs::config::Config),
 ) -> (tempfile::TempDir, PathBuf, TestApp) {
     let dir = tempfile::tempdir().unwrap();
@@ -39,7 +41,7 @@ async fn send(app: &TestApp, method: Method, path: &str, body: Option<Value>) ->
     request.send().await.unwrap()
 }
 
-async fn save(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
+pub(super) async fn save(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
     let response = send(
         app,
         Method::PUT,
@@ -51,7 +53,7 @@ async fn save(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
     (status, response.json().await.unwrap())
 }
 
-async fn read(app: &TestApp, path: &str) -> (String, String) {
+pub(super) async fn read(app: &TestApp, path: &str) -> (String, String) {
     let page = app.json(&format!("/_rundocs/api/page?path={path}")).await;
     (
         page["source"].as_str().unwrap().to_string(),
@@ -60,7 +62,7 @@ async fn read(app: &TestApp, path: &str) -> (String, String) {
 }
 
 /// What `git status --porcelain` says of the work tree (empty: clean).
-fn git_status(root: &Path) -> String {
+pub(super) fn git_status(root: &Path) -> String {
     let output = std::process::Command::new("git")
         .args(["status", "--porcelain"])
         .current_dir(root)
