@@ -3,7 +3,7 @@
 // The server is the real binary (RUNDOCS_BIN, default target/debug/rundocs)
 // on 127.0.0.1 with a free port; Chromium is Debian's /usr/bin/chromium.
 // Both are stopped by the returned close().
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -17,6 +17,22 @@ const binary = process.env.RUNDOCS_BIN ?? join(repo, "target/debug/rundocs");
 export function copyFixture(name) {
   const dir = mkdtempSync(join(tmpdir(), "rundocs-browser-"));
   cpSync(join(repo, "tests/fixtures", name), dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Copies a fixture folder as copyFixture does and makes the copy a git
+ * repository whose first commit holds its files: the wiki keeps every edit
+ * as a commit, and refuses to start on a folder outside git.
+ */
+export function copyFixtureAsRepository(name) {
+  const dir = copyFixture(name);
+  const who = { GIT_AUTHOR_NAME: "fixture", GIT_AUTHOR_EMAIL: "fixture@rundocs.invalid" };
+  const env = { ...process.env, ...who, GIT_COMMITTER_NAME: who.GIT_AUTHOR_NAME, GIT_COMMITTER_EMAIL: who.GIT_AUTHOR_EMAIL };
+  const git = (...args) => execFileSync("git", args, { cwd: dir, env, stdio: ["ignore", "ignore", "inherit"] });
+  git("init", "--quiet", "--initial-branch=main");
+  git("add", "--all");
+  git("commit", "--quiet", "--message", "Start the site");
   return dir;
 }
 
