@@ -85,8 +85,10 @@ fn problem(request: &ServiceRequest) -> Option<(StatusCode, String)> {
         return Some((
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
-                "The request body is {} bytes; rundocs reads no request bodies but edited code \
-                 (POST /api/run) and accepts at most {MAX_BODY_BYTES}. POST /api/run/{{id}} needs none.\n",
+                "The request body is {} bytes; only edited code (POST /api/run) and the wiki's \
+                 changes (/api/page, /api/preview, /api/upload, /api/revert, /api/move, /api/sync) \
+                 carry larger bodies; other requests may carry at most {MAX_BODY_BYTES}. \
+                 POST /api/run/{{id}} needs none.\n",
                 length.unwrap_or_default()
             ),
         ));

@@ -313,15 +313,14 @@ async fn check_examples(
             details,
         }],
     };
-    let rendered = crate::content::page_from_text(page.as_str(), source)
-        .and_then(|source| crate::render::snapshot::render_markdown(&source, &state.config));
-    let markdown = match rendered {
-        Ok(markdown) => markdown,
+    let rendered = crate::render::preview::render_text(&state.config, page.as_str(), source);
+    let rendered = match rendered {
+        Ok(rendered) => rendered,
         Err(problem) => return Ok(failure(format!("the page has an error: {problem}"))),
     };
     let (passed, failed) = crate::check::check_page(
         &state.runtime,
-        &markdown.snippets,
+        &rendered.snippets,
         crate::runtime::Isolation::Process,
     )
     .await

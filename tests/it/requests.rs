@@ -183,7 +183,7 @@ async fn huge_post_bodies_are_refused_with_413_before_anything_runs() {
     );
     let answer = raw(&app, request.as_bytes()).await;
     assert_eq!(status_of(&answer), Some(413), "{answer}");
-    assert!(answer.contains("accepts at most 1024"), "{answer}");
+    assert!(answer.contains("may carry at most 1024"), "{answer}");
     // A real 64 KiB body.
     let response = app
         .client
