@@ -255,6 +255,32 @@
       }
     }
 
+    // ---- moving ----
+
+    var moveButton = form.querySelector(".wiki-move-button");
+    if (moveButton) {
+      moveButton.addEventListener("click", function () {
+        var to = form.querySelector(".wiki-move-to").value.trim();
+        if (editor.text() !== edit.start) {
+          // Moving commits the page as saved: unsaved text would be left behind.
+          notice(notices, "Save your changes first (or undo them); then move the page.", "error");
+          return;
+        }
+        moveButton.disabled = true;
+        json("POST", ROUTES + "/api/move", { from: startPath, to: to, base: edit.base, message: "" }).then(function (result) {
+          moveButton.disabled = false;
+          if (result.ok) {
+            location.assign(result.body.url);
+          } else {
+            notice(notices, "Not moved: " + sentence(result) + ".", "error");
+          }
+        }, function () {
+          moveButton.disabled = false;
+          notice(notices, "Not moved: the server could not be reached.", "error");
+        });
+      });
+    }
+
     // ---- saving, and conflicts ----
 
     function save() {

@@ -121,6 +121,23 @@ test("editing a page and saving it: the page shows the change at once, as a comm
   await context.close();
 });
 
+test("moving a page from the editor: one commit, and the old address leads to the new one", async () => {
+  await createPage("notes/moving.md", "# Moving\n\nThis page moves.\n");
+  const { page, context } = await newPage();
+  await page.goto(`${server.base}/_rundocs/edit?path=notes/moving.md`);
+  await editorOf(page).waitFor();
+  await page.locator(".wiki-move summary").click();
+  await page.getByLabel("New file").fill("notes/moved.md");
+  await page.getByRole("button", { name: "Move", exact: true }).click();
+  await page.waitForURL(`${server.base}/notes/moved`);
+  assert.match(await page.locator("article").innerText(), /This page moves\./);
+  await page.goto(`${server.base}/notes/moving`);
+  assert.equal(new URL(page.url()).pathname, "/notes/moved", "the old address redirects");
+  const history = await (await fetch(`${server.base}/_rundocs/api/history?limit=2`)).json();
+  assert.deepEqual(history.map((change) => change.message), ["Move notes/moving.md to notes/moved.md", "Move notes/moving.md to notes/moved.md"]);
+  await context.close();
+});
+
 test("two browsers editing one page: the second gets both texts side by side, combines them and saves", async () => {
   const first = await newPage();
   const second = await newPage();
