@@ -94,11 +94,30 @@ pub struct Stopper {
     handle: ServerHandle,
     shutting_down: Arc<watch::Sender<bool>>,
     runtime: Arc<Runtime>,
+    /// `drain_s`: how long runs in flight may go on first.
+    drain: Duration,
 }
 
 impl Stopper {
+    /// Drains, then stops: `/readyz` answers 503 and new runs are refused at
+    /// once; runs in flight may finish for `drain_s`; then the rest are
+    /// cancelled, their clients told, and the server stops.
     pub async fn stop(&self) {
         self.shutting_down.send_replace(true);
+        if !self.drain.is_zero() {
+            self.runtime.stop_accepting();
+            let runtime = self.runtime.clone();
+            let drain = self.drain;
+            let drained = tokio::task::spawn_blocking(move || runtime.wait_until_idle(drain))
+                .await
+                .unwrap_or(false);
+            if !drained {
+                tracing::info!(
+                    drain_s = drain.as_secs_f64(),
+                    "runs still going after drain_s; cancelling them"
+                );
+            }
+        }
         self.runtime.shutdown();
         let runtime = self.runtime.clone();
         let all_ended =
@@ -226,6 +245,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
         handle: server.handle(),
         shutting_down: Arc::new(shutdown_tx),
         runtime,
+        drain: Duration::from_secs_f64(config.drain_s),
     };
     Ok(RunningApp {
         addr,

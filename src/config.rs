@@ -44,6 +44,7 @@ struct RawConfig {
     log: String,
     edit_url_template: Option<String>,
     base_path: String,
+    drain_s: f64,
     python: RawPythonConfig,
     run: RunConfig,
     access: RawAccessConfig,
@@ -275,6 +276,7 @@ impl Default for RawConfig {
             log: "info,actix_server=warn".into(),
             edit_url_template: None,
             base_path: String::new(),
+            drain_s: 0.0,
             python: RawPythonConfig::default(),
             run: RunConfig::default(),
             access: RawAccessConfig::default(),
@@ -313,6 +315,9 @@ pub struct Config {
     /// Path the site is served under: `""` (the root) or e.g. `/docs`,
     /// with no trailing `/`.
     pub base_path: String,
+    /// Seconds a stop (SIGTERM) lets runs in flight finish, refusing new
+    /// ones and answering `/readyz` with 503, before it cancels the rest.
+    pub drain_s: f64,
     pub run: RunConfig,
     pub access: AccessConfig,
     pub wiki: WikiConfig,
@@ -381,7 +386,7 @@ impl Config {
 }
 
 /// Top-level keys of the config; `RUNDOCS_<KEY>` (and `RUNDOCS_<KEY>__<SUBKEY>`) set them.
-const KEYS: [&str; 13] = [
+const KEYS: [&str; 14] = [
     "content",
     "bind",
     "watch",
@@ -391,6 +396,7 @@ const KEYS: [&str; 13] = [
     "log",
     "edit_url_template",
     "base_path",
+    "drain_s",
     "python",
     "run",
     "access",
@@ -512,6 +518,7 @@ impl RawConfig {
             venv_site_packages,
             zygote_program: None,
             base_path: normalize_base_path(&self.base_path)?,
+            drain_s: drain_seconds(self.drain_s)?,
             run: self.run,
             access: self.access.validate()?,
             wiki: self.wiki.validated()?,
@@ -643,6 +650,14 @@ fn parse_bind(bind: &str) -> anyhow::Result<SocketAddr> {
             "`bind` = {bind:?} is not an address; use IP:PORT, e.g. 127.0.0.1:8000 or [::1]:8000"
         )
     })
+}
+
+/// `drain_s`: between 0 (stop at once) and an hour.
+fn drain_seconds(value: f64) -> anyhow::Result<f64> {
+    if !(0.0..=3600.0).contains(&value) {
+        bail!("`drain_s` = {value} is not between 0 and 3600 seconds");
+    }
+    Ok(value)
 }
 
 /// A `content` folder that exists, or the bundled write-ups when none is set.

@@ -27,7 +27,29 @@ pub struct RunMetrics {
 
 impl RunMetrics {
     pub fn new() -> RunMetrics {
+        RunMetrics::with_capacity(0, 0)
+    }
+
+    /// The counters of a runtime with `workers` worker threads and room for
+    /// `queue` waiting runs: its capacity, for an autoscaler's
+    /// (queued + active) / capacity.
+    pub fn with_capacity(workers: usize, queue: usize) -> RunMetrics {
         let mut registry = Registry::with_prefix("rundocs");
+        let capacity = |value: usize| {
+            let gauge: Gauge = Gauge::default();
+            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+            gauge
+        };
+        registry.register(
+            "run_workers",
+            "Worker threads that run examples (runs at once)",
+            capacity(workers),
+        );
+        registry.register(
+            "run_queue_capacity",
+            "Runs that may wait for a worker before more are refused",
+            capacity(queue),
+        );
         let runs = Family::<StatusLabel, Counter>::default();
         let queue_depth = Gauge::default();
         let active = Gauge::default();

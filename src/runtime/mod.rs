@@ -129,7 +129,7 @@ impl Runtime {
             settings.memory_limit_bytes > 0,
             settings.site_packages.as_deref(),
         )?;
-        let metrics = Arc::new(RunMetrics::new());
+        let metrics = Arc::new(RunMetrics::with_capacity(settings.workers, settings.queue));
         let (jobs, queue) = crossbeam_channel::bounded::<Job>(settings.queue);
         let (canceller, commands) = crossbeam_channel::unbounded();
         std::thread::Builder::new()
@@ -171,6 +171,12 @@ impl Runtime {
             shutting_down: AtomicBool::new(false),
             examples_dir: prelude.examples_dir.clone(),
         })
+    }
+
+    /// Refuses new runs and lets the queued and running ones go on (a
+    /// drain); [`Runtime::shutdown`] stops them.
+    pub fn stop_accepting(&self) {
+        self.shutting_down.store(true, Ordering::Release);
     }
 
     /// Refuses new runs and stops every queued and running one; each ends

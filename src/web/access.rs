@@ -70,7 +70,7 @@ fn need_of(method: &Method, path: &str, assets: &AssetTable) -> Need {
         .is_some_and(|file| assets.get(file).is_some());
     if !reads {
         Need::Run
-    } else if asset || path == "/healthz" {
+    } else if asset || path == "/healthz" || path == "/readyz" {
         Need::Nothing
     } else if matches!(path, "/login" | "/api/session") {
         Need::Identity
@@ -136,8 +136,39 @@ pub async fn guard(
     }
     request
         .extensions_mut()
-        .insert(identity.unwrap_or(Identity::Anonymous));
-    Ok(next.call(request).await?.map_into_boxed_body())
+        .insert(identity.clone().unwrap_or(Identity::Anonymous));
+    let mut response = next.call(request).await?.map_into_boxed_body();
+    // What a signed-in reader, or any reader of a private site, gets is
+    // theirs alone: no shared cache (a proxy, a CDN) may keep it.
+    if access.read == crate::access::AccessLevel::Restricted
+        || identity.as_ref().is_ok_and(Identity::is_known)
+    {
+        keep_private(response.headers_mut());
+    }
+    Ok(response)
+}
+
+/// Marks a response `private` for caches, keeping its other directives.
+fn keep_private(headers: &mut actix_web::http::header::HeaderMap) {
+    let current = headers
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    if current.contains("private") || current.contains("no-store") {
+        return;
+    }
+    let value = if current.is_empty() {
+        "private".to_string()
+    } else {
+        format!(
+            "private, {}",
+            current.replace("public, ", "").replace("public", "")
+        )
+    };
+    if let Ok(value) = header::HeaderValue::from_str(value.trim_end_matches([',', ' '])) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
 }
 
 /// Why a request is refused.

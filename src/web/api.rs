@@ -67,6 +67,26 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         .body(body)
 }
 
+/// `GET /readyz`: `200` while this instance serves and runs; `503` from the
+/// moment it starts draining (SIGTERM), so a load balancer sends its traffic
+/// elsewhere while the runs in flight end. (While it starts, nothing listens.)
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let draining = *state.shutting_down.borrow();
+    let mut response = if draining {
+        HttpResponse::ServiceUnavailable()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .content_type("text/plain; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(if draining {
+            "draining: this instance is stopping; runs in flight are ending\n"
+        } else {
+            "ready\n"
+        })
+}
+
 /// Any other path under `/api/`.
 pub async fn unknown_route(request: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!(

@@ -27,6 +27,7 @@
 //! | `POST /api/preview` | [`wiki_preview`]: the editor's live preview |
 //! | `POST /api/upload` | [`wiki_upload`]: an image from the editor, committed |
 //! | `GET /healthz` | [`api::health`] |
+//! | `GET /readyz` | [`api::ready`]: 503 while draining |
 //! | `GET /metrics` | [`metrics`]: Prometheus text |
 pub mod access;
 pub mod api;
@@ -174,6 +175,7 @@ async fn not_a_route(request: HttpRequest) -> HttpResponse {
 /// rundocs' own routes, under [`reserved::INTERNAL_PREFIX`].
 fn internal_routes(cfg: &mut web::ServiceConfig) {
     cfg.service(read_only("/healthz", get_or_head().to(api::health)))
+        .service(read_only("/readyz", get_or_head().to(api::ready)))
         .service(read_only("/metrics", get_or_head().to(metrics::metrics)))
         .service(
             web::scope("/api")

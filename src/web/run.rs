@@ -65,6 +65,7 @@ pub fn client_of(state: &AppState, http: &HttpRequest) -> Option<std::net::IpAdd
         .config
         .access
         .client_address(http.peer_addr().map(|addr| addr.ip()), forwarded_for)
+        .map(super::run_access::rate_key)
 }
 
 /// Queues `request` and answers its run stream.

@@ -85,3 +85,34 @@ impl RunRateLimit {
         }
     }
 }
+
+/// The key a client's allowances are counted under: its IPv4 address, or
+/// the /64 network of its IPv6 address (one subscriber holds a whole /64,
+/// and would otherwise get a new allowance per address).
+pub fn rate_key(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(network))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod rate_key_tests {
+    use super::rate_key;
+
+    #[test]
+    fn ipv6_clients_share_their_64_and_ipv4_stays_itself() {
+        let key = |text: &str| rate_key(text.parse().unwrap()).to_string();
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::");
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+    }
+}

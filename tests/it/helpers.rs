@@ -14,6 +14,13 @@ pub struct TestApp {
     stopper: Stopper,
 }
 
+impl TestApp {
+    /// Stops the app as SIGTERM would (draining first).
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         let stopper = self.stopper.clone();

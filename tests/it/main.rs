@@ -14,6 +14,7 @@ mod isolation;
 mod like_python;
 mod markdown_extensions;
 mod mkdocs;
+mod operations;
 mod problems;
 mod process;
 mod pycon;

@@ -257,6 +257,14 @@ impl ProcessPool {
             "# HELP rundocs_process_warm_children Sandboxed children waiting for code.\n# TYPE rundocs_process_warm_children gauge\nrundocs_process_warm_children {ready}\n"
         ));
         text.push_str(&format!(
+            "# HELP rundocs_process_warm_target Sandboxed children kept waiting for code (run.process.warm).\n# TYPE rundocs_process_warm_target gauge\nrundocs_process_warm_target {}\n",
+            self.shared.settings.warm
+        ));
+        text.push_str(&format!(
+            "# HELP rundocs_process_supervisors Process-mode runs at once (capacity).\n# TYPE rundocs_process_supervisors gauge\nrundocs_process_supervisors {}\n",
+            self.shared.settings.supervisors
+        ));
+        text.push_str(&format!(
             "# HELP rundocs_zygote_starts Warm interpreters started (recycling starts a new one).\n# TYPE rundocs_zygote_starts counter\nrundocs_zygote_starts_total {}\n",
             self.shared.zygotes_started.load(Ordering::Relaxed)
         ));
