@@ -193,6 +193,7 @@ pub async fn start(config: Config) -> anyhow::Result<RunningApp> {
     let gate = Arc::new(crate::access::Gate::new(config.access.clone()));
     let state = actix_web::web::Data::new(AppState {
         wiki,
+        live_reload_slots: Arc::default(),
         config: config.clone(),
         gate,
         snapshot,

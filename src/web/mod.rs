@@ -78,6 +78,8 @@ pub struct AppState {
     pub refusals: refusals::Refusals,
     /// The current snapshot generation; changes when `--watch` rebuilds.
     pub generations: watch::Receiver<u64>,
+    /// Live-reload streams open now, capped per client and in all.
+    pub live_reload_slots: Arc<live_reload::StreamSlots>,
     /// The wiki, when pages are edited in the browser (`access.edit`).
     pub wiki: Option<Arc<crate::wiki::Wiki>>,
     /// Becomes `true` when the server is shutting down, so streams end.

@@ -133,3 +133,29 @@ async fn live_reload_is_off_without_watch() {
     assert!(attributes(&page, "body", "data-live-reload").is_empty());
     assert_eq!(app.get("/api/live-reload").await.status(), 404);
 }
+
+#[tokio::test]
+async fn live_reload_streams_are_capped_per_client() {
+    let (_dir, app) = watched_copy_of_site().await;
+    let cap = rundocs::web::live_reload::MAX_STREAMS_PER_CLIENT;
+    let mut open = Vec::new();
+    for _ in 0..cap {
+        let mut stream = app.get("/_rundocs/api/live-reload").await;
+        assert_eq!(stream.status(), 200);
+        stream.chunk().await.unwrap();
+        open.push(stream);
+    }
+    let refused = app.get("/_rundocs/api/live-reload").await;
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    // Pages still serve, and a closed stream frees its place.
+    assert_eq!(app.get("/alpha").await.status(), 200);
+    drop(open.pop());
+    // The server finds the stream closed when its keep-alives (every 5 s) fail.
+    let again = eventually(Duration::from_secs(25), || async {
+        let stream = app.get("/_rundocs/api/live-reload").await;
+        (stream.status() == 200).then_some(stream)
+    })
+    .await;
+    assert!(again.is_some(), "a closed stream's place is given back");
+}
