@@ -622,42 +622,76 @@ fn check_requires(snippets: &[Snippet]) -> Result<(), MarkdownError> {
             }
         }
     }
-    for snippet in snippets {
-        let mut path = vec![snippet];
-        if let Some(cycle) = find_cycle(&by_name, &mut path) {
-            return Err(MarkdownError {
-                line: snippet.line,
-                message: format!("`requires=` goes round in a circle: {cycle}"),
-            });
-        }
+    if let Some((line, cycle)) = find_cycle(snippets, &by_name) {
+        return Err(MarkdownError {
+            line,
+            message: format!("`requires=` goes round in a circle: {cycle}"),
+        });
     }
     Ok(())
 }
 
-fn find_cycle<'a>(
-    by_name: &HashMap<&str, &'a Snippet>,
-    path: &mut Vec<&'a Snippet>,
-) -> Option<String> {
-    let current = *path.last().expect("the path starts with a block");
-    for name in &current.requires {
-        let next = by_name[name.as_str()];
-        if path.iter().any(|s| std::ptr::eq(*s, next)) {
-            let names: Vec<_> = path
-                .iter()
-                .map(|s| {
-                    s.name
-                        .clone()
-                        .unwrap_or_else(|| format!("block on line {}", s.line))
-                })
-                .chain([name.clone()])
-                .collect();
-            return Some(names.join(" → "));
+/// A `requires=` loop, as the line of its first block and its names, found
+/// by one depth-first walk that visits each block and each `requires=` once
+/// (linear in the page, with no recursion: a page of thousands of chained
+/// blocks, or of blocks that each require several before them, loads at once).
+fn find_cycle(snippets: &[Snippet], by_name: &HashMap<&str, &Snippet>) -> Option<(usize, String)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    let index: HashMap<*const Snippet, usize> = snippets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s as *const Snippet, i))
+        .collect();
+    let position = |name: &str| index[&(by_name[name] as *const Snippet)];
+    let label = |s: &Snippet| {
+        s.name
+            .clone()
+            .unwrap_or_else(|| format!("block on line {}", s.line))
+    };
+    let mut marks = vec![Mark::New; snippets.len()];
+    for start in 0..snippets.len() {
+        if marks[start] != Mark::New {
+            continue;
         }
-        path.push(next);
-        if let Some(cycle) = find_cycle(by_name, path) {
-            return Some(cycle);
+        // (block, how many of its `requires=` are walked)
+        let mut path: Vec<(usize, usize)> = vec![(start, 0)];
+        marks[start] = Mark::OnPath;
+        while let Some((block, walked)) = path.last_mut() {
+            let requires = &snippets[*block].requires;
+            let Some(name) = requires.get(*walked) else {
+                marks[*block] = Mark::Done;
+                path.pop();
+                continue;
+            };
+            *walked += 1;
+            let next = position(name);
+            match marks[next] {
+                Mark::Done => {}
+                Mark::New => {
+                    marks[next] = Mark::OnPath;
+                    path.push((next, 0));
+                }
+                Mark::OnPath => {
+                    let from = path.iter().position(|(b, _)| *b == next)?;
+                    let mut names: Vec<String> = path[from..]
+                        .iter()
+                        .map(|(b, _)| label(&snippets[*b]))
+                        .chain([name.clone()])
+                        .collect();
+                    // A long loop is named by its ends.
+                    if names.len() > 9 {
+                        let left_out = names.len() - 8;
+                        names.splice(4..names.len() - 4, [format!("… ({left_out} more)")]);
+                    }
+                    return Some((snippets[next].line, names.join(" → ")));
+                }
+            }
         }
-        path.pop();
     }
     None
 }

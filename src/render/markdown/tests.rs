@@ -212,6 +212,7 @@ fn requires_must_name_a_block_and_not_loop() {
     )
     .unwrap_err();
     assert!(cycle.message.contains("circle"), "{}", cycle.message);
+    assert!(cycle.message.ends_with("a → b → a"), "{}", cycle.message);
 
     let duplicate = render(
         "```python name=a\n1\n```\n\n```python name=a\n2\n```\n",
@@ -264,4 +265,52 @@ fn links_and_images_to_site_paths_get_the_base_path_in_headings_too() {
     }
     let root = render_ok(markdown);
     assert!(root.html.contains("href=\"/locks\"") && root.html.contains("href=\"/a\""));
+}
+
+/// A page of many blocks, each requiring the two before it: every chain
+/// shares most of its blocks with the others (a walk that followed each
+/// path anew would take 2^n steps), and a loop at its very end is found.
+#[test]
+fn long_and_branching_requires_chains_load_and_a_late_loop_is_found() {
+    let blocks = 3000;
+    let mut page = String::new();
+    for i in 0..blocks {
+        let requires = match i {
+            0 => String::new(),
+            1 => " requires=b0".to_string(),
+            _ => format!(" requires=b{},b{}", i - 1, i - 2),
+        };
+        page.push_str(&format!(
+            "```python name=b{i}{requires}\nx{i} = {i}\n```\n\n"
+        ));
+    }
+    let out = render_ok(&page);
+    assert_eq!(out.snippets.len(), blocks);
+    assert_eq!(
+        out.snippets[blocks - 1].requires,
+        [format!("b{}", blocks - 2), format!("b{}", blocks - 3)]
+    );
+
+    page.push_str(&format!(
+        "```python name=last requires=b{} \nx\n```\n",
+        blocks - 1
+    ));
+    let looped = page.replacen(
+        "```python name=b0\n",
+        "```python name=b0 requires=last\n",
+        1,
+    );
+    let error = render(&looped, context()).unwrap_err();
+    assert!(
+        error.message.contains("goes round in a circle"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error
+            .message
+            .contains("circle: b0 → last → b2999 → b2998 → … (2994 more) → b3 → b2 → b1 → b0"),
+        "{}",
+        error.message
+    );
 }
