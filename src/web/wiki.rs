@@ -196,26 +196,14 @@ pub async fn save(
 ) -> Result<HttpResponse, ApiError> {
     wiki(&state)?;
     let author = editor(&state, &http)?;
-    let limit = state.config.wiki.max_page_bytes;
-    let too_large = move || {
-        ApiError::TooLarge(format!(
-            "the page is over the limit of {} KiB (`wiki.max_page_bytes`); split it into pages",
-            limit >> 10
-        ))
-    };
-    let save: Save = read_json(
+    let save: Save = read_page_body(
+        &state,
         &http,
         payload,
-        BodyRules {
-            limit: limit * 2 + 4096,
-            shape: r#"{"source": "...", "base": "REVISION" or null, "message": "..."}"#,
-            too_large: &too_large,
-        },
+        r#"{"source": "...", "base": "REVISION" or null, "message": "..."}"#,
+        |save: &Save| &save.source,
     )
     .await?;
-    if save.source.len() > limit {
-        return Err(too_large());
-    }
     let page = page_path(&state.snapshot.load(), &query.path)?;
     let check = match state.config.wiki.check_on_save {
         CheckOnSave::Off => None,
@@ -351,6 +339,38 @@ pub async fn delete(
         Ok(committed) => Ok(HttpResponse::Ok().json(json!({ "commit": committed.commit }))),
         Err(error) => Err(error),
     }
+}
+
+/// A body that carries a page's text (`source`): read up to twice
+/// `wiki.max_page_bytes` (JSON escapes it), the text itself within the limit.
+pub(super) async fn read_page_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    http: &HttpRequest,
+    payload: web::Payload,
+    shape: &str,
+    source: impl Fn(&T) -> &str,
+) -> Result<T, ApiError> {
+    let limit = state.config.wiki.max_page_bytes;
+    let too_large = move || {
+        ApiError::TooLarge(format!(
+            "the page is over the limit of {} KiB (`wiki.max_page_bytes`); split it into pages",
+            limit >> 10
+        ))
+    };
+    let body: T = read_json(
+        http,
+        payload,
+        BodyRules {
+            limit: limit * 2 + 4096,
+            shape,
+            too_large: &too_large,
+        },
+    )
+    .await?;
+    if source(&body).len() > limit {
+        return Err(too_large());
+    }
+    Ok(body)
 }
 
 /// The body of a change that names pages and revisions (no page text).

@@ -18,8 +18,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::error::ApiError;
-use super::json_body::{read_json, BodyRules};
-use super::wiki::{editor, page_path, wiki};
+use super::wiki::{editor, page_path, read_page_body, wiki};
 use super::AppState;
 use crate::content::snippet::run_chain;
 use crate::render::preview::render_text;
@@ -39,26 +38,14 @@ pub async fn preview(
 ) -> Result<HttpResponse, ApiError> {
     wiki(&state)?;
     editor(&state, &http)?;
-    let limit = state.config.wiki.max_page_bytes;
-    let too_large = move || {
-        ApiError::TooLarge(format!(
-            "the page is over the limit of {} KiB (`wiki.max_page_bytes`); split it into pages",
-            limit >> 10
-        ))
-    };
-    let request: PreviewRequest = read_json(
+    let request: PreviewRequest = read_page_body(
+        &state,
         &http,
         payload,
-        BodyRules {
-            limit: limit * 2 + 4096,
-            shape: r#"{"source": "...", "path": "P"}"#,
-            too_large: &too_large,
-        },
+        r#"{"source": "...", "path": "P"}"#,
+        |request: &PreviewRequest| &request.source,
     )
     .await?;
-    if request.source.len() > limit {
-        return Err(too_large());
-    }
     let page = page_path(&state.snapshot.load(), &request.path)?;
     let url = crate::util::page_url(&state.config.base_path, &page.url_path());
     let config = state.config.clone();
