@@ -59,6 +59,17 @@ def _log(text):
     os.write(2, ("rundocs zygote: %s\n" % text).encode())
 
 
+def _receive(control, max_fds):
+    """The server's next message and the descriptors sent with it; an empty
+    message when the server has gone, whether it closed the connection or
+    reset it (it exits with a request still unread)."""
+    try:
+        message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, max_fds)
+    except ConnectionResetError:
+        return b"", []
+    return message, fds
+
+
 def _readable_paths(site_packages):
     """Where the run's Python may read and execute: its prefixes and path."""
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
@@ -135,7 +146,7 @@ def serve(site_packages, executable):
         import _rundocs_venv
         _rundocs_venv.use(site_packages)
     control = socket.socket(fileno=CONTROL_FD)
-    message, _, _, _ = socket.recv_fds(control, MAX_MESSAGE, 0)
+    message, _ = _receive(control, 0)
     if not message:
         return
     configuration = json.loads(message)
@@ -182,7 +193,7 @@ def serve(site_packages, executable):
             _remove_run_groups(cgroup)
         if control not in ready:
             continue
-        message, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 4)
+        message, fds = _receive(control, 4)
         if not message:
             open_control = False
             for fd in fds:
